@@ -1,0 +1,135 @@
+"""Small shared helpers: array conversion and input validation with clear messages."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["check_channel_first", "check_finite", "check_spacing", "is_tensor", "to_numpy"]
+
+
+def is_tensor(x: Any) -> bool:
+    """Return whether ``x`` is a ``torch.Tensor`` (MetaTensor included).
+
+    Example:
+        >>> is_tensor(torch.zeros(1)), is_tensor(np.zeros(1))
+        (True, False)
+    """
+    return isinstance(x, torch.Tensor)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Return ``x`` as a numpy array: tensors are detached and moved to the CPU (zero-copy when possible).
+
+    MetaTensors lose their metadata; numpy arrays pass through unchanged.
+
+    Args:
+        x: a ``torch.Tensor``, a ``numpy.ndarray`` or anything ``numpy.asarray`` accepts.
+
+    Example:
+        >>> to_numpy(torch.tensor([1, 2]))
+        array([1, 2])
+    """
+    if isinstance(x, torch.Tensor):
+        t = x.as_tensor() if hasattr(x, "as_tensor") else x
+        return t.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def check_spacing(spacing: Any, ndim: int, name: str = "spacing") -> tuple[float, ...] | None:
+    """Validate a voxel spacing and return it as a tuple of ``ndim`` floats (``None`` passes through).
+
+    Args:
+        spacing: ``None``, one positive number (isotropic) or a sequence of ``ndim`` positive numbers.
+        ndim: number of spatial dimensions.
+        name: argument name used in error messages.
+
+    Raises:
+        TypeError: when ``spacing`` is not a number or a sequence of numbers.
+        ValueError: when its length is not ``ndim`` or a value is not finite and positive.
+
+    Example:
+        >>> check_spacing(2, 3)
+        (2.0, 2.0, 2.0)
+        >>> check_spacing([1, 1, 3], 3)
+        (1.0, 1.0, 3.0)
+    """
+    if spacing is None:
+        return None
+    if isinstance(spacing, torch.Tensor):
+        spacing = spacing.detach().cpu().tolist()
+    elif isinstance(spacing, np.ndarray):
+        spacing = spacing.tolist()
+    if isinstance(spacing, (int, float, np.integer, np.floating)) and not isinstance(spacing, bool):
+        values = (float(spacing),) * ndim
+    elif isinstance(spacing, Sequence) and not isinstance(spacing, str):
+        try:
+            values = tuple(float(s) for s in spacing)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"`{name}` must be a number or a sequence of numbers, got {spacing!r}.") from e
+        if len(values) != ndim:
+            raise ValueError(
+                f"`{name}` must have one value per spatial dimension ({ndim}), got {len(values)} values: {spacing!r}."
+            )
+    else:
+        raise TypeError(f"`{name}` must be a number or a sequence of numbers, got {type(spacing).__name__}.")
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"`{name}` must hold finite positive values, got {values}.")
+    return values
+
+
+def check_finite(x: Any, name: str = "label") -> None:
+    """Raise ``ValueError`` when a floating-point array or tensor holds NaN or infinite values.
+
+    Example:
+        >>> check_finite(np.array([0.0, 1.0]))
+        >>> check_finite(np.array([0.0, np.nan]))
+        Traceback (most recent call last):
+            ...
+        ValueError: `label` must hold finite values, got 1 NaN or infinite value(s).
+    """
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point():
+            bad = int((~torch.isfinite(x)).sum().item())
+        else:
+            return
+    else:
+        arr = np.asarray(x)
+        if not np.issubdtype(arr.dtype, np.floating):
+            return
+        bad = int((~np.isfinite(arr)).sum())
+    if bad:
+        raise ValueError(f"`{name}` must hold finite values, got {bad} NaN or infinite value(s).")
+
+
+def check_channel_first(label: Any, name: str = "label", min_spatial: int = 1, max_spatial: int = 3) -> None:
+    """Check that ``label`` is a channel-first array ``(C, *spatial)`` with a supported number of spatial dims.
+
+    Args:
+        label: numpy array or torch tensor.
+        name: argument name used in error messages.
+        min_spatial: fewest spatial dimensions accepted.
+        max_spatial: most spatial dimensions accepted.
+
+    Raises:
+        TypeError: when ``label`` is neither a numpy array nor a torch tensor.
+        ValueError: when its number of dimensions is outside ``[1 + min_spatial, 1 + max_spatial]``.
+
+    Example:
+        >>> check_channel_first(np.zeros((1, 4, 4)))
+        >>> check_channel_first(np.zeros((4,)))
+        Traceback (most recent call last):
+            ...
+        ValueError: `label` must be channel-first (C, *spatial) with 1 to 3 spatial dimensions, got shape (4,).
+    """
+    if not isinstance(label, (np.ndarray, torch.Tensor)):
+        raise TypeError(f"`{name}` must be a numpy array or a torch tensor, got {type(label).__name__}.")
+    if not 1 + min_spatial <= label.ndim <= 1 + max_spatial:
+        raise ValueError(
+            f"`{name}` must be channel-first (C, *spatial) with {min_spatial} to {max_spatial} spatial dimensions, "
+            f"got shape {tuple(label.shape)}."
+        )

@@ -1,0 +1,1 @@
+"""Built-in synthetic multi-lesion data (Decathlon layout) and readers for real datasets."""
