@@ -1,0 +1,315 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from monai_imbalance.maps import inverse_weight_map
+from monai_imbalance.maps.inverse import _inverse_weight_map_torch
+from tests._reference_maps import (
+    one_hot,
+    random_class_label,
+    random_lesion_mask,
+    reference_components,
+    reference_inverse_weight_map,
+)
+
+
+def pure_torch(label, connectivity=None, threshold=0.5, min_weight=None, max_weight=None):
+    """The CUDA algorithm (pure torch), run on a CPU tensor."""
+    t = torch.as_tensor(np.asarray(label))
+    ndim = t.ndim - 1
+    return _inverse_weight_map_torch(
+        t, ndim if connectivity is None else connectivity, threshold, min_weight, max_weight
+    )
+
+
+# ---------------------------------------------------------------- hand-computed cases
+
+
+def test_hand_computed_2d():
+    label = np.zeros((1, 4, 4))
+    label[0, 0, 0] = 1  # lesion of 1 voxel
+    label[0, 2:, 3] = 1  # lesion of 2 voxels
+    label[0, 3, 2] = 1  # ... 3 voxels with this one
+    # N = 16, K = 2, background 12 voxels: 16 / (3 * size)
+    expected = np.full((1, 4, 4), 16 / 36)
+    expected[0, 0, 0] = 16 / 3
+    expected[0, 2:, 3] = expected[0, 3, 2] = 16 / 9
+    np.testing.assert_allclose(inverse_weight_map(label), expected, rtol=1e-6)
+
+
+def test_single_voxel_lesion():
+    label = np.zeros((1, 5, 6, 7), dtype=np.uint8)
+    label[0, 2, 3, 4] = 1
+    n = label.size
+    w = inverse_weight_map(label)
+    assert w[0, 2, 3, 4] == pytest.approx(n / 2)
+    rest = np.delete(w.ravel(), np.ravel_multi_index((0, 2, 3, 4), w.shape))
+    np.testing.assert_allclose(rest, n / (2 * (n - 1)), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- reference on random multi-lesion volumes
+
+CASES = [
+    pytest.param((48, 40), 12, None, id="2d-full"),
+    pytest.param((48, 40), 12, 1, id="2d-faces"),
+    pytest.param((24, 20, 16), 10, None, id="3d-full"),
+    pytest.param((24, 20, 16), 10, 1, id="3d-faces"),
+    pytest.param((24, 20, 16), 10, 2, id="3d-edges"),
+    pytest.param((64,), 8, None, id="1d"),
+]
+
+
+@pytest.mark.parametrize(("shape", "num", "connectivity"), CASES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_binary_matches_reference(shape, num, connectivity, seed):
+    rng = np.random.default_rng(seed)
+    label = random_lesion_mask(shape, num, rng)[None].astype(np.float32)
+    expected = reference_inverse_weight_map(label, connectivity)
+    np.testing.assert_allclose(inverse_weight_map(label, connectivity), expected, rtol=1e-5)
+    np.testing.assert_allclose(pure_torch(label, connectivity).numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("shape", "num", "connectivity"), CASES)
+def test_one_hot_matches_reference(shape, num, connectivity):
+    rng = np.random.default_rng(7)
+    label = one_hot(random_class_label(shape, 4, num, rng), 4)
+    expected = reference_inverse_weight_map(label, connectivity)
+    np.testing.assert_allclose(inverse_weight_map(label, connectivity), expected, rtol=1e-5)
+    np.testing.assert_allclose(pure_torch(label, connectivity).numpy(), expected, rtol=1e-5)
+
+
+def test_one_hot_touching_classes_are_separate_lesions():
+    classes = np.zeros((6, 6), dtype=np.int64)
+    classes[1:3, 1:3] = 1
+    classes[3:5, 1:3] = 2  # touches class 1: two lesions, not one
+    label = one_hot(classes, 3)
+    w = inverse_weight_map(label)
+    n = 36
+    assert w[0, 1, 1] == pytest.approx(n / (3 * 4))
+    assert w[0, 4, 1] == pytest.approx(n / (3 * 4))
+    np.testing.assert_allclose(w, reference_inverse_weight_map(label), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- backends
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int64, bool], ids=lambda d: np.dtype(d).name)
+def test_numpy_torch_and_pure_torch_agree(dtype):
+    rng = np.random.default_rng(3)
+    label = random_lesion_mask((20, 18, 16), 8, rng)[None].astype(dtype)
+    w_np = inverse_weight_map(label)
+    w_t = inverse_weight_map(torch.from_numpy(label))
+    assert isinstance(w_np, np.ndarray)
+    assert w_np.dtype == np.float32
+    assert isinstance(w_t, torch.Tensor)
+    assert w_t.dtype == torch.float32
+    assert w_t.shape == (1, 20, 18, 16)
+    np.testing.assert_array_equal(w_t.numpy(), w_np)
+    w_p = pure_torch(label)
+    assert w_p.dtype == torch.float32
+    np.testing.assert_allclose(w_p.numpy(), w_np, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.bool, torch.int32], ids=str)
+def test_torch_dtypes(dtype):
+    label = random_lesion_mask((12, 10), 4, np.random.default_rng(1))[None]
+    out = inverse_weight_map(torch.from_numpy(label).to(dtype))
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(), reference_inverse_weight_map(label), rtol=1e-6)
+
+
+def test_metatensor_input():
+    from monai.data import MetaTensor
+
+    label = MetaTensor(torch.from_numpy(random_lesion_mask((16, 16), 4, np.random.default_rng(0))[None]).float())
+    out = inverse_weight_map(label)
+    np.testing.assert_allclose(out.numpy(), reference_inverse_weight_map(label.numpy()), rtol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("channels", [1, 3], ids=["binary", "one-hot"])
+def test_cuda_matches_numpy(channels):
+    rng = np.random.default_rng(5)
+    if channels == 1:
+        label = random_lesion_mask((32, 28, 24), 10, rng)[None].astype(np.float32)
+    else:
+        label = one_hot(random_class_label((32, 28, 24), 3, 10, rng), 3)
+    out = inverse_weight_map(torch.from_numpy(label).cuda())
+    assert out.device.type == "cuda"
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.cpu().numpy(), inverse_weight_map(label), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- properties
+
+
+def binary_labels(max_side=7):
+    shapes = st.one_of(
+        st.tuples(st.integers(1, max_side), st.integers(1, max_side)),
+        st.tuples(st.integers(1, max_side), st.integers(1, max_side), st.integers(1, max_side)),
+    )
+    return shapes.flatmap(lambda s: arrays(np.uint8, (1, *s), elements=st.integers(0, 1)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(label=binary_labels(), connectivity=st.sampled_from([None, 1]))
+def test_properties(label, connectivity):
+    w = inverse_weight_map(label, connectivity)
+    n = label.size
+    assert np.all(np.isfinite(w))
+    assert np.all(w > 0)
+    assert w.sum(dtype=np.float64) == pytest.approx(n, rel=1e-5)
+    components = reference_components(label, connectivity)
+    totals = [w[0][c].sum(dtype=np.float64) for c in components]
+    np.testing.assert_allclose(totals, n / len(components), rtol=1e-5)
+    np.testing.assert_allclose(pure_torch(label, connectivity).numpy(), w, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(label=binary_labels(), axis=st.integers(0, 2))
+def test_flip_invariance(label, axis):
+    axis = 1 + axis % (label.ndim - 1)
+    flipped = np.ascontiguousarray(np.flip(label, axis))
+    np.testing.assert_array_equal(inverse_weight_map(flipped), np.flip(inverse_weight_map(label), axis))
+
+
+# ---------------------------------------------------------------- edge cases
+
+
+def test_no_lesion_gives_ones():
+    np.testing.assert_array_equal(inverse_weight_map(np.zeros((1, 5, 5, 5))), np.ones((1, 5, 5, 5)))
+    np.testing.assert_array_equal(inverse_weight_map(one_hot(np.zeros((4, 4), np.int64), 3)), np.ones((1, 4, 4)))
+    np.testing.assert_array_equal(pure_torch(np.zeros((1, 4, 4))).numpy(), np.ones((1, 4, 4)))
+
+
+def test_all_lesion_has_no_background_component():
+    np.testing.assert_array_equal(inverse_weight_map(np.ones((1, 4, 5))), np.ones((1, 4, 5)))
+    classes = np.ones((4, 4), np.int64)
+    classes[:, 2:] = 2  # two lesions, no background: N / (2 * 8) = 1
+    np.testing.assert_array_equal(inverse_weight_map(one_hot(classes, 3)), np.ones((1, 4, 4)))
+    classes[:, 3] = 1  # class 1: columns 0-1 and column 3 (apart), class 2: column 2; still no background
+    np.testing.assert_allclose(
+        inverse_weight_map(one_hot(classes, 3)), reference_inverse_weight_map(one_hot(classes, 3))
+    )
+
+
+def test_soft_labels_are_binarised():
+    rng = np.random.default_rng(2)
+    soft = rng.random((1, 12, 12, 12)).astype(np.float32)
+    np.testing.assert_array_equal(inverse_weight_map(soft), inverse_weight_map((soft > 0.5).astype(np.uint8)))
+    np.testing.assert_array_equal(inverse_weight_map(soft, threshold=0.8), inverse_weight_map(soft > 0.8))
+    np.testing.assert_allclose(inverse_weight_map(soft), reference_inverse_weight_map(soft), rtol=1e-5)
+
+
+def test_threshold_is_strict():
+    label = np.array([[0.5, 0.51, 0.5, 1.0]])  # values equal to the threshold are background
+    expected = np.array([[4 / 6, 4 / 3, 4 / 6, 4 / 3]])
+    np.testing.assert_allclose(inverse_weight_map(label), expected, rtol=1e-6)
+    np.testing.assert_allclose(pure_torch(label).numpy(), expected, rtol=1e-6)
+    one_hot_soft = np.array([[0.5, 0.4], [0.5, 0.6]])  # class 1 at the second voxel only
+    np.testing.assert_allclose(inverse_weight_map(one_hot_soft), [[1.0, 1.0]])
+
+
+def test_empty_class_in_one_hot():
+    rng = np.random.default_rng(4)
+    classes = random_class_label((16, 16, 8), 3, 6, rng)  # classes 0..2
+    with_empty = one_hot(classes, 4)  # class 3 never present
+    np.testing.assert_array_equal(inverse_weight_map(with_empty), inverse_weight_map(one_hot(classes, 3)))
+
+
+def test_lesion_touching_border():
+    label = np.zeros((1, 8, 8, 8))
+    label[0, :2, :3, -1] = 1  # on three faces of the volume
+    label[0, -1, -1, 0] = 1  # a corner voxel
+    w = inverse_weight_map(label)
+    np.testing.assert_allclose(w, reference_inverse_weight_map(label), rtol=1e-6)
+    assert w[0, 0, 0, -1] == pytest.approx(512 / (3 * 6))
+    assert w[0, -1, -1, 0] == pytest.approx(512 / 3)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_corner_touching_lesions(ndim):
+    label = np.zeros((1,) + (4,) * ndim)
+    label[(0,) + (1,) * ndim] = 1
+    label[(0,) + (2,) * ndim] = 1  # touches the first only at a corner
+    n = 4**ndim
+    full, faces = inverse_weight_map(label), inverse_weight_map(label, connectivity=1)
+    assert full[(0,) + (1,) * ndim] == pytest.approx(n / (2 * 2))  # one lesion of 2 voxels
+    assert faces[(0,) + (1,) * ndim] == pytest.approx(n / (3 * 1))  # two lesions of 1 voxel
+    np.testing.assert_allclose(pure_torch(label).numpy(), full)
+    np.testing.assert_allclose(pure_torch(label, 1).numpy(), faces)
+
+
+def test_clipping_as_the_authors():
+    rng = np.random.default_rng(6)
+    label = random_lesion_mask((24, 24, 24), 6, rng)[None]
+    expected = np.clip(reference_inverse_weight_map(label), 1, 2e5)
+    np.testing.assert_allclose(inverse_weight_map(label, min_weight=1, max_weight=2e5), expected, rtol=1e-6)
+    np.testing.assert_allclose(pure_torch(label, None, 0.5, 1, 2e5).numpy(), expected, rtol=1e-6)
+    assert inverse_weight_map(label, max_weight=3.0).max() == pytest.approx(3.0)
+    assert inverse_weight_map(label, min_weight=2.0).min() == pytest.approx(2.0)
+
+
+def test_empty_volume():
+    assert inverse_weight_map(np.zeros((1, 0, 4))).shape == (1, 0, 4)
+
+
+def test_label_not_modified():
+    label = random_lesion_mask((10, 10), 3, np.random.default_rng(0))[None].astype(np.float32)
+    copy = label.copy()
+    inverse_weight_map(label)
+    inverse_weight_map(torch.from_numpy(label))
+    np.testing.assert_array_equal(label, copy)
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("label", "kwargs", "error", "match"),
+    [
+        pytest.param([[0, 1]], {}, TypeError, "`label` must be a numpy array or a torch tensor", id="type"),
+        pytest.param(np.zeros(4), {}, ValueError, r"`label` must be channel-first .* got shape \(4,\)", id="ndim-low"),
+        pytest.param(np.zeros((1, 2, 2, 2, 2)), {}, ValueError, r"got shape \(1, 2, 2, 2, 2\)", id="ndim-high"),
+        pytest.param(np.array([[0.0, np.nan]]), {}, ValueError, "`label` must hold finite values", id="nan"),
+        pytest.param(np.array([[0.0, -1.0]]), {}, ValueError, r"values in \[0, 1\].*got values in \[-1, 0\]", id="neg"),
+        pytest.param(np.array([[0, 2, 1]]), {}, ValueError, r"got values in \[0, 2\]", id="class-index"),
+        pytest.param(np.array([[1, 0], [1, 1]]), {}, ValueError, "2 channels must be one-hot.*1 voxel", id="oh"),
+        pytest.param(np.zeros((1, 3, 3)), {"connectivity": 3}, ValueError, r"`connectivity` .* \[1, 2\]", id="conn"),
+        pytest.param(np.zeros((1, 3, 3)), {"connectivity": 0}, ValueError, "`connectivity`", id="conn-0"),
+        pytest.param(np.zeros((1, 3, 3)), {"connectivity": 1.5}, TypeError, "`connectivity` must be None", id="conn-t"),
+        pytest.param(
+            np.zeros((1, 3)), {"min_weight": 3, "max_weight": 2}, ValueError, "3.0 > max_weight=2", id="min>max"
+        ),
+        pytest.param(np.zeros((1, 3)), {"min_weight": -1}, ValueError, "`min_weight` must be positive", id="min-neg"),
+        pytest.param(np.zeros((1, 3)), {"max_weight": "2"}, TypeError, "`max_weight` must be a number", id="max-type"),
+        pytest.param(np.zeros((1, 3)), {"max_weight": np.inf}, ValueError, "`max_weight` must be finite", id="max-inf"),
+        pytest.param(np.zeros((1, 3)), {"threshold": 1.0}, ValueError, r"`threshold` must be in \[0, 1\)", id="thr"),
+        pytest.param(np.zeros((1, 3)), {"threshold": None}, TypeError, "`threshold` must be a number", id="thr-type"),
+        pytest.param(
+            np.array([[0.2, 1.0], [0.4, 0.0], [0.4, 0.0]]),
+            {"threshold": 0.3},
+            ValueError,
+            "1 voxel.* more than one foreground channel",
+            id="overlap",
+        ),
+    ],
+)
+def test_errors(label, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        inverse_weight_map(label, **kwargs)
+
+
+def test_errors_torch():
+    with pytest.raises(ValueError, match="`label` must hold finite values"):
+        inverse_weight_map(torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(ValueError, match="3 channels must be one-hot"):
+        inverse_weight_map(torch.zeros(3, 4, 4))
+    with pytest.raises(ValueError, match="more than one foreground channel"):
+        pure_torch(np.array([[0.2, 1.0], [0.4, 0.0], [0.4, 0.0]]), threshold=0.3)
