@@ -1,0 +1,127 @@
+r"""Region-wise (RW) loss of Valverde & Tohka (2023): softmax probabilities times a region-wise map."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from monai.utils import LossReduction
+from torch.nn.modules.loss import _Loss
+
+from monai_imbalance._utils import check_spacing
+from monai_imbalance.losses._common import check_input, check_reduction, to_compute_dtype
+
+__all__ = ["RegionWiseLoss", "two_class_probabilities"]
+
+
+def two_class_probabilities(input: torch.Tensor) -> torch.Tensor:
+    r"""Class probabilities of logits: softmax over ``C > 1`` channels, ``[1 - sigmoid, sigmoid]`` for one channel.
+
+    A single logit channel is read as the two-class softmax of ``[0, x]``, so :math:`C = 2` probabilities.
+
+    Example:
+        >>> two_class_probabilities(torch.tensor([[[0.0, 2.0]]]))
+        tensor([[[0.5000, 0.1192],
+                 [0.5000, 0.8808]]])
+    """
+    if input.shape[1] == 1:
+        return torch.cat([torch.sigmoid(-input), torch.sigmoid(input)], dim=1)
+    return torch.softmax(input, dim=1)
+
+
+class RegionWiseLoss(_Loss):
+    r"""Region-wise loss: the mean over batch, classes and voxels of softmax probabilities times a map.
+
+    .. math:: RW(s, Z) = \frac{1}{B\,C\,N} \sum_{b, c, i} s_{bci}^{k}\, z_{bci},
+        \quad s = \operatorname{softmax}(x), \ k \in \{1, 2\}
+
+    (Valverde & Tohka, "Region-wise loss for biomedical image segmentation", Pattern Recognition 2023, eq. 1;
+    the background class is included and the class sum divided by ``C`` as in the authors' code). The map
+    ``Z`` decides the loss: the rectified region-wise (RRW) map of eq. 4 (default, computed from ``target`` on
+    its device when ``rw_map`` is None), the RW-Boundary map (boundary loss), ``1 - Y`` (active contour) or any
+    map made by a transform. ``squared=True`` (:math:`k = 2`) is the form equivalent to the one-sided Hausdorff
+    loss (supplement B). A single logit channel is a two-class softmax of ``[0, x]``: maps then have 2 channels.
+
+    Args:
+        spacing: voxel spacing (mm) for the RRW map computed from ``target``; None means unit spacing.
+        squared: square the probabilities (:math:`k = 2`).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``(B, C, *spatial)``).
+
+    Raises:
+        TypeError, ValueError: when ``spacing`` or ``reduction`` is invalid.
+
+    Example:
+        >>> x = torch.tensor([[[2.0, 0.0, -1.0]]])  # one logit channel: two classes
+        >>> z = torch.tensor([[[1.0, -0.5, -1.0], [-1.0, 1.0, 1.0]]])  # voxel 0 foreground, 1-2 background
+        >>> RegionWiseLoss()(x, None, rw_map=z)
+        tensor(-0.1623)
+    """
+
+    def __init__(
+        self,
+        spacing: Sequence[float] | float | None = None,
+        squared: bool = False,
+        reduction: LossReduction | str = "mean",
+    ) -> None:
+        super().__init__(reduction=check_reduction(reduction))
+        if spacing is not None:
+            check_spacing(spacing, len(spacing) if isinstance(spacing, Sequence) else 1)
+        self.spacing = spacing
+        self.squared = squared
+
+    def rrw_map(self, target: torch.Tensor, num_classes: int) -> torch.Tensor:
+        """RRW map ``(B, num_classes, *spatial)`` of a batch of index or one-hot labels, on ``target``'s device."""
+        from monai_imbalance.maps.region_wise import rrw_map
+
+        plain = target.as_tensor() if hasattr(target, "as_tensor") else target  # MetaTensor -> Tensor
+        with torch.no_grad():
+            maps = [rrw_map(t, spacing=self.spacing, num_classes=num_classes) for t in plain.detach()]
+        return torch.stack([torch.as_tensor(m, device=target.device) for m in maps]).float()
+
+    def forward(
+        self, input: torch.Tensor, target: torch.Tensor | None = None, rw_map: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            input: logits ``(B, C, *spatial)``; ``C = 1`` is read as two classes.
+            target: labels ``(B, 1, *spatial)`` (indices) or ``(B, K, *spatial)`` (one-hot), ``K = max(C, 2)``;
+                used only when ``rw_map`` is None.
+            rw_map: region-wise map ``(B, K, *spatial)``, or None to compute the RRW map from ``target``.
+
+        Raises:
+            TypeError: when ``input`` is not a floating tensor or a map / target is missing.
+            ValueError: when the shapes do not match.
+        """
+        check_input(input)
+        k = max(input.shape[1], 2)
+        expected = (input.shape[0], k, *input.shape[2:])
+        if rw_map is None:
+            if not isinstance(target, torch.Tensor):
+                raise TypeError(f"`target` must be a torch.Tensor when `rw_map` is None, got {type(target).__name__}.")
+            if (
+                target.ndim != input.ndim
+                or target.shape[0] != input.shape[0]
+                or target.shape[1] not in (1, k)
+                or target.shape[2:] != input.shape[2:]
+            ):
+                raise ValueError(
+                    f"`target` must have shape (B, 1 or {k}, *spatial) matching `input` {tuple(input.shape)}, "
+                    f"got shape {tuple(target.shape)}."
+                )
+            rw_map = self.rrw_map(target, k)
+        if not isinstance(rw_map, torch.Tensor):
+            raise TypeError(f"`rw_map` must be a torch.Tensor or None, got {type(rw_map).__name__}.")
+        if tuple(rw_map.shape) != expected:
+            raise ValueError(
+                f"`rw_map` must have shape {expected} (B, max(C, 2), *spatial), got {tuple(rw_map.shape)}."
+            )
+        s = two_class_probabilities(to_compute_dtype(input))
+        if self.squared:
+            s = s * s
+        loss = s * rw_map.to(s)
+        if self.reduction == LossReduction.MEAN.value:
+            return loss.mean()
+        if self.reduction == LossReduction.SUM.value:
+            return loss.sum()
+        return loss
