@@ -1,0 +1,150 @@
+"""Dataset preparation and checked datalists for the bundles."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from monai.config import KeysCollection
+from monai.data import load_decathlon_datalist
+from monai.transforms import MapTransform
+
+from monai_imbalance.data.decathlon import DATASET_JSON, dataset_exists, make_dataset
+
+__all__ = ["CheckImageLabelShaped", "load_checked_datalist", "prepare_dataset"]
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_dataset(
+    dataset_dir: str | Path,
+    preset: str = "metastases",
+    num_training: int = 12,
+    num_validation: int = 4,
+    shape: Sequence[int] = (64, 64, 48),
+    seed: int = 0,
+) -> str:
+    """Return the ``dataset.json`` of ``dataset_dir``, generating the built-in synthetic data there if it holds none.
+
+    A folder that already has a ``dataset.json`` with training cases (the built-in data or a real Decathlon
+    dataset) is used as it is; nothing is generated or overwritten.
+
+    Args:
+        dataset_dir: dataset folder.
+        preset: synthetic preset used when data must be generated.
+        num_training: training cases to generate.
+        num_validation: held-out cases to generate.
+        shape: spatial shape of generated cases.
+        seed: seed of generated cases.
+
+    Returns:
+        Path of ``dataset.json`` as a string.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> p = prepare_dataset(d, num_training=1, num_validation=1, shape=(16, 16, 8))
+        >>> p == prepare_dataset(d)  # already there: reused
+        True
+    """
+    root = Path(dataset_dir)
+    if not dataset_exists(root):
+        logger.info("no dataset in %s: generating the built-in %s data", root, preset)
+        make_dataset(
+            root,
+            preset=preset,
+            num_training=num_training,
+            num_validation=num_validation,
+            shape=(int(shape[0]), int(shape[1]), int(shape[2])),
+            seed=seed,
+            progress=False,
+        )
+    return str(root / DATASET_JSON)
+
+
+def load_checked_datalist(dataset_json: str | Path, key: str = "training", limit: int | None = None) -> list[dict]:
+    """Load a Decathlon datalist and check that it is not empty and that every file exists.
+
+    Args:
+        dataset_json: path of ``dataset.json``.
+        key: the list to read (``training``, ``validation``, ``test``).
+        limit: keep only the first ``limit`` items (``None``: all).
+
+    Returns:
+        The datalist with absolute paths.
+
+    Raises:
+        FileNotFoundError: when ``dataset.json`` or a listed image or label file is missing (the file is named).
+        ValueError: when the list is missing or empty.
+
+    Example:
+        >>> import tempfile
+        >>> p = prepare_dataset(tempfile.mkdtemp(), num_training=2, num_validation=1, shape=(16, 16, 8))
+        >>> len(load_checked_datalist(p, "training")), len(load_checked_datalist(p, "validation"))
+        (2, 1)
+    """
+    path = Path(dataset_json)
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset file not found: {path}")
+    info = json.loads(path.read_text())
+    if not info.get(key):
+        raise ValueError(
+            f"dataset {path} has no `{key}` cases (found lists: {[k for k, v in info.items() if isinstance(v, list)]})."
+        )
+    items = load_decathlon_datalist(str(path), is_segmentation=True, data_list_key=key, base_dir=str(path.parent))
+    for item in items:
+        for field in ("image", "label"):
+            if field in item and not Path(item[field]).is_file():
+                raise FileNotFoundError(f"{field} file listed in {path} under `{key}` not found: {item[field]}")
+    return items[:limit] if limit is not None else items
+
+
+class CheckImageLabelShaped(MapTransform):
+    """Stop with a clear message when a label's spatial shape differs from its image's.
+
+    Args:
+        keys: ``(image_key, label_key)``.
+        allow_missing_keys: do not raise when a key is absent.
+
+    Raises:
+        ValueError: (when called) the shapes differ; the message names both files.
+
+    Example:
+        >>> import torch
+        >>> check = CheckImageLabelShaped(["image", "label"])
+        >>> check({"image": torch.zeros(1, 4, 4), "label": torch.zeros(1, 4, 4)})["label"].shape
+        torch.Size([1, 4, 4])
+        >>> check({"image": torch.zeros(1, 4, 4), "label": torch.zeros(1, 4, 5)})
+        Traceback (most recent call last):
+            ...
+        ValueError: label <in memory> has spatial shape (4, 5) but image <in memory> has (4, 4): they must match.
+    """
+
+    def __init__(self, keys: KeysCollection = ("image", "label"), allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+        if len(self.keys) != 2:
+            raise ValueError(f"`keys` must be (image_key, label_key), got {self.keys}.")
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """Check the pair and return the data unchanged."""
+        d = dict(data)
+        image_key, label_key = self.keys
+        if image_key not in d or label_key not in d:
+            if self.allow_missing_keys:
+                return d
+            raise KeyError(f"keys {image_key!r} and {label_key!r} are required, got {sorted(map(str, d))}.")
+        image, label = d[image_key], d[label_key]
+        if tuple(image.shape[1:]) != tuple(label.shape[1:]):
+            raise ValueError(
+                f"label {_name(label)} has spatial shape {tuple(label.shape[1:])} but image {_name(image)} has "
+                f"{tuple(image.shape[1:])}: they must match."
+            )
+        return d
+
+
+def _name(x: Any) -> str:
+    meta = getattr(x, "meta", None) or {}
+    return str(meta.get("filename_or_obj", "<in memory>"))

@@ -1,0 +1,182 @@
+"""The multiclass_region_wise bundle: every loss fragment trains, evaluation, inference, resume, metadata, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "bundles" / "multiclass_region_wise"
+CONFIGS = BUNDLE / "configs"
+META = str(CONFIGS / "metadata.json")
+TRAIN = str(CONFIGS / "train.yaml")
+FRAGMENTS = sorted((ROOT / "configs" / "losses").glob("mc_*.yaml"))
+
+TINY = {
+    "num_training_cases": 2,
+    "num_validation_cases": 2,
+    "data_shape": [32, 32, 12],
+    "patch_size": [32, 32],
+    "num_samples": 2,
+    "num_epochs": 1,
+    "val_interval": 1,
+    "val_sw_batch_size": 4,
+}
+
+
+def _workflow(config_file, workflow_type: str, **override):
+    from monai.bundle import ConfigWorkflow
+
+    return ConfigWorkflow(
+        config_file=config_file,
+        meta_file=META,
+        logging_file=str(CONFIGS / "logging.conf"),
+        workflow_type=workflow_type,
+        **override,
+    )
+
+
+def _run(config_file, workflow_type: str = "train", **override):
+    wf = _workflow(config_file, workflow_type, **override)
+    wf.initialize()
+    wf.run()
+    wf.finalize()
+    return wf
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    from monai_imbalance.bundle import prepare_dataset
+
+    d = tmp_path_factory.mktemp("mc_data")
+    prepare_dataset(d, preset="multiclass", num_training=2, num_validation=2, shape=(32, 32, 12), seed=0)
+    return d
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir):
+    """The default (RRW) bundle trained for one tiny epoch."""
+    root = tmp_path_factory.mktemp("mc_run")
+    _run(TRAIN, bundle_root=str(root), dataset_dir=str(data_dir), **TINY)
+    return root
+
+
+def test_fragments_present():
+    names = {f.stem for f in FRAGMENTS}
+    assert names == {"mc_rrw", "mc_rw_boundary", "mc_dice", "mc_focal", "mc_wce", "mc_equal", "mc_gradual"}
+
+
+def test_default_train_writes_checkpoints(trained):
+    assert (trained / "models" / "model.pt").is_file()
+    assert (trained / "models" / "checkpoint_final.pt").is_file()
+    assert not (trained / "data").exists()  # dataset_dir was elsewhere: nothing written under bundle_root/data
+
+
+@pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda f: f.stem)
+def test_every_loss_fragment_trains(fragment, tmp_path, data_dir):
+    wf = _run([TRAIN, str(fragment)], bundle_root=str(tmp_path), dataset_dir=str(data_dir), **TINY)
+    trainer = wf.parser.get_parsed_content("train#trainer")
+    loss = trainer.state.output[0]["loss"]
+    assert torch.isfinite(torch.as_tensor(loss))
+    assert (tmp_path / "models" / "model.pt").is_file()
+
+
+def test_rrw_map_reaches_the_loss(data_dir, tmp_path):
+    """The default loss receives a cropped RRW map: on-class values in [-1, 0), off-class values 1."""
+    wf = _workflow(TRAIN, "train", bundle_root=str(tmp_path), dataset_dir=str(data_dir), **TINY)
+    wf.initialize()
+    batch = next(iter(wf.parser.get_parsed_content("train#dataloader")))
+    image, label = wf.parser.get_parsed_content("train#trainer").prepare_batch(batch, "cpu")
+    z = label.meta["label_rrw"]
+    assert z.shape == (TINY["num_samples"], 4, *TINY["patch_size"])
+    assert image.shape == (TINY["num_samples"], 1, *TINY["patch_size"])
+    onehot = torch.nn.functional.one_hot(label.as_tensor()[:, 0].long(), 4).movedim(-1, 1).bool()
+    assert torch.all(z[onehot] < 0)
+    assert torch.all(z[onehot] >= -1)
+    assert torch.all(z[~onehot] == 1)
+
+
+def test_gradual_fragment_steps_alpha(data_dir, tmp_path):
+    override = {**TINY, "num_epochs": 2, "val_interval": 2, "gradual_alpha_step": 0.25}
+    wf = _run([TRAIN, str(ROOT / "configs" / "losses" / "mc_gradual.yaml")], bundle_root=str(tmp_path),
+              dataset_dir=str(data_dir), **override)  # fmt: skip
+    assert wf.parser.get_parsed_content("loss#loss").alpha == pytest.approx(0.75)
+
+
+def test_evaluate_writes_report(trained, data_dir):
+    out = trained / "report"
+    _run([TRAIN, str(CONFIGS / "evaluate.yaml")], bundle_root=str(trained), dataset_dir=str(data_dir),
+         output_dir=str(out), **TINY)  # fmt: skip
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["classes"] == ["organ", "tumour", "third_structure"]
+    assert len(report["cases"]) == TINY["num_validation_cases"]
+    for case in report["cases"]:
+        assert all(d is None or 0.0 <= d <= 1.0 for d in case["dice"])
+        assert all(h is None or h >= 0.0 for h in case["hd95"])
+    assert (out / "evaluation.md").read_text().startswith("# Evaluation")
+    assert (out / "evaluation.png").stat().st_size > 0
+
+
+def test_inference_writes_probabilities(trained, data_dir):
+    import nibabel as nib
+
+    out = trained / "infer"
+    _run(str(CONFIGS / "inference.yaml"), "infer", bundle_root=str(trained), dataset_dir=str(data_dir),
+         output_dir=str(out), patch_size=TINY["patch_size"])  # fmt: skip
+    files = sorted((out / "predictions").glob("*_prob.nii.gz"))
+    assert len(files) == TINY["num_validation_cases"]
+    prob = torch.as_tensor(nib.load(files[0]).get_fdata()).squeeze()
+    assert prob.shape == (32, 32, 12, 4)
+    assert torch.allclose(prob.sum(-1), torch.ones(()).double(), atol=1e-4)
+
+
+@pytest.mark.parametrize(("config", "kind"), [(TRAIN, "train"), (str(CONFIGS / "inference.yaml"), "infer")])
+def test_check_properties(config, kind, tmp_path, data_dir):
+    wf = _workflow(config, kind, bundle_root=str(tmp_path), dataset_dir=str(data_dir))
+    wf.initialize()
+    assert not wf.check_properties()
+
+
+def test_metadata_and_net_in_out():
+    from monai.bundle import verify_net_in_out
+
+    from monai_imbalance.bundle import verify_metadata_offline
+
+    verify_metadata_offline(META)
+    verify_net_in_out(net_id="network_def", meta_file=META, config_file=str(CONFIGS / "inference.yaml"))
+
+
+def test_resume(trained, data_dir):
+    wf = _run(TRAIN, bundle_root=str(trained), dataset_dir=str(data_dir), **{**TINY, "num_epochs": 2, "resume": True})
+    assert wf.parser.get_parsed_content("train#trainer").state.epoch == 2
+
+
+@pytest.mark.slow
+def test_multi_gpu_train_torchrun_gloo(tmp_path, data_dir):
+    overrides = [f"--{k} {json.dumps(v).replace(' ', '')}" for k, v in TINY.items()]
+    cmd = (
+        f"{sys.executable} -m torch.distributed.run --standalone --nnodes=1 --nproc_per_node=2 -m monai.bundle run "
+        f"--config_file \"['{TRAIN}','{CONFIGS / 'multi_gpu_train.yaml'}']\" --meta_file {META} "
+        f"--bundle_root {tmp_path} --dataset_dir {data_dir} " + " ".join(overrides)
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    res = subprocess.run(cmd, shell=True, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "models" / "checkpoint_final.pt").is_file()
+
+
+def test_report_rejects_bad_records(tmp_path):
+    from monai_imbalance.bundle.multiclass_report import MulticlassReportHandler, write_multiclass_report
+
+    with pytest.raises(ValueError, match="at least one case"):
+        write_multiclass_report([], ["organ"], tmp_path)
+    with pytest.raises(ValueError, match="`dice` has 1 values, expected 2"):
+        write_multiclass_report([{"case": "a", "dice": [1.0], "hd95": [0.0, 0.0]}], ["organ", "tumour"], tmp_path)
+    with pytest.raises(ValueError, match="class_names"):
+        MulticlassReportHandler(tmp_path, ["background"])
