@@ -1,10 +1,106 @@
 """monai_imbalance: inverse lesion-size weighting and region-wise losses for MONAI.
 
-Flat re-exports of the public API. Submodules: ``maps`` (label -> weight / distance maps),
-``transforms`` (MONAI transforms around the maps), ``losses``, ``metrics`` (lesion-wise evaluation),
-``handlers`` (ignite), ``data`` (built-in synthetic data), ``reporting``.
+Flat re-exports of the public API, resolved lazily (PEP 562) so that ``import monai_imbalance`` stays cheap
+and the command-line entries do not pay for ``import monai`` before they need it. Submodules: ``maps``
+(label -> weight / distance maps), ``transforms`` (MONAI transforms around the maps), ``losses``, ``metrics``
+(lesion-wise evaluation), ``handlers`` (ignite), ``data`` (built-in synthetic data), ``reporting``.
+
+Example:
+    >>> import monai_imbalance as mi
+    >>> mi.inverse_weight_map is mi.maps.inverse_weight_map
+    True
+    >>> sorted(n for n in mi.__all__ if n.startswith("ComputeInverse"))[:2]
+    ['ComputeInverseWeightMap', 'ComputeInverseWeightMapD']
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_SUBMODULES = ("maps", "transforms", "losses", "metrics", "handlers", "data", "reporting", "bundle")
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "maps": (
+        "active_contour_map",
+        "boundary_distance_map",
+        "component_sizes",
+        "distance_transform",
+        "inverse_weight_map",
+        "label_components",
+        "label_distance_transform",
+        "rrw_map",
+    ),
+    "transforms": (
+        "BoundaryMapKind",
+        "ComputeBoundaryMap",
+        "ComputeBoundaryMapD",
+        "ComputeBoundaryMapDict",
+        "ComputeBoundaryMapd",
+        "ComputeInverseWeightMap",
+        "ComputeInverseWeightMapD",
+        "ComputeInverseWeightMapDict",
+        "ComputeInverseWeightMapd",
+        "ComputeInverseWeightsD",
+        "ComputeInverseWeightsDict",
+        "ComputeInverseWeightsd",
+        "ComputeRRWMap",
+        "ComputeRRWMapD",
+        "ComputeRRWMapDict",
+        "ComputeRRWMapd",
+    ),
+    "losses": (
+        "FrequencyWeightMode",
+        "FrequencyWeightedBCELoss",
+        "InverseWeightedLoss",
+        "MapBridgeLoss",
+        "PrepareBatchWithMap",
+        "RegionWiseLoss",
+        "ScheduledCombinedLoss",
+        "VoxelWeightedASLoss",
+        "VoxelWeightedBCELoss",
+        "VoxelWeightedDiceLoss",
+        "VoxelWeightedFocalLoss",
+    ),
+    "metrics": (
+        "BootstrapResult",
+        "CaseRecords",
+        "FROCMetric",
+        "FROCProtocol",
+        "HitRule",
+        "LesionDiceMetric",
+        "PermutationResult",
+        "average_recall",
+        "bootstrap",
+        "froc_curve",
+        "lesion_records",
+        "object_dice",
+        "permutation_test",
+        "read_shirokikh2020_records",
+        "segmentation_scores",
+        "size_groups",
+    ),
+    "handlers": ("CombinedLossAlphaHandler", "FROCHandler", "LesionDiceHandler"),
+    "data": ("LesionPreset", "dataset_exists", "make_case", "make_dataset"),
+}
+
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = ["__version__", *_SUBMODULES, *sorted(_WHERE)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule or the public name on first access (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
