@@ -83,6 +83,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "size_groups",
     ),
     "handlers": ("CombinedLossAlphaHandler", "FROCHandler", "LesionDiceHandler"),
+    "reporting": (
+        "LesionReportHandler",
+        "lesion_markdown",
+        "lesion_report",
+        "load_records",
+        "plot_froc",
+        "plot_recall_by_size",
+        "save_records",
+        "write_lesion_report",
+    ),
     "data": ("LesionPreset", "dataset_exists", "make_case", "make_dataset"),
 }
 

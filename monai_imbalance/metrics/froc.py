@@ -176,6 +176,8 @@ def average_recall(cases: Sequence[CaseRecords], protocol: str = "luna16", fp_ra
     cases = _check_cases(cases)
     proto = _option(protocol, FROCProtocol, "protocol")
     rates = _rates(fp_rates)
+    if sum(c.n_lesions for c in cases) == 0:
+        return float("nan")
     _, fp_per_image, recall = froc_curve(cases, proto)
     return float(np.mean(_recall_at(fp_per_image, recall, rates, proto)))
 
@@ -247,7 +249,9 @@ def bootstrap(
     r"""Bootstrap the average recall and the FROC curve over subsets of the cases (paper 1, section 4.3).
 
     Each draw keeps ``int(fraction * n)`` cases without replacement and computes its FROC curve and
-    average recall; the result is the mean and standard deviation (ddof 0) over the draws.
+    average recall; the result is the mean and standard deviation (ddof 0) over the draws. A draw without
+    any lesion has no recall: it is NaN in ``values`` and left out of the mean, the std and the band (all NaN
+    when no draw has a lesion).
     ``luna16``: ``n_draws=100`` by default, draws from ``np.random.default_rng(seed)``, FP divided by the
     draw's case count. ``shirokikh2020``: ``n_draws=50`` and ``RandomState(42)`` by default (``seed``
     overrides 42), the cases with a lesion or a prediction sorted by ``case_id`` as strings (their index
@@ -309,16 +313,23 @@ def bootstrap(
             subset = [pool[i] for i in rng.choice(n, size=k, replace=False)]
             n_div = k
         les, fp = _pool(subset)
+        if les.size == 0:  # no lesion in this draw: recall undefined
+            values[d], band[d] = np.nan, np.nan
+            continue
         if proto is FROCProtocol.LUNA16:
             thresholds = _thresholds(les, fp, proto)
         fp_per_image, recall = _curve(les, fp, n_div, thresholds, proto)
         values[d] = np.mean(_recall_at(fp_per_image, recall, rates, proto))
         band[d] = _recall_at(fp_per_image, recall, grid, proto)
+    kept = ~np.isnan(values)
+    if not kept.any():
+        nan_band = np.full(grid.size, np.nan)
+        return BootstrapResult(float("nan"), float("nan"), values, grid, nan_band, nan_band.copy())
     return BootstrapResult(
-        mean=float(values.mean()),
-        std=float(values.std()),
+        mean=float(values[kept].mean()),
+        std=float(values[kept].std()),
         values=values,
         fp_grid=grid,
-        recall_mean=band.mean(axis=0),
-        recall_std=band.std(axis=0),
+        recall_mean=band[kept].mean(axis=0),
+        recall_std=band[kept].std(axis=0),
     )

@@ -1,1 +1,19 @@
-"""TODO."""
+"""Reports of an evaluation: lesion-wise JSON / Markdown / PNG reports, their records and an ignite handler."""
+
+from __future__ import annotations
+
+from monai_imbalance.reporting.handler import LesionReportHandler
+from monai_imbalance.reporting.lesion import lesion_markdown, lesion_report, write_lesion_report
+from monai_imbalance.reporting.plots import plot_froc, plot_recall_by_size
+from monai_imbalance.reporting.records import load_records, save_records
+
+__all__ = [
+    "LesionReportHandler",
+    "lesion_markdown",
+    "lesion_report",
+    "load_records",
+    "plot_froc",
+    "plot_recall_by_size",
+    "save_records",
+    "write_lesion_report",
+]

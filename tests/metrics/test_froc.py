@@ -109,7 +109,8 @@ def test_empty_ground_truth_gives_nan_recall():
 
 
 def test_empty_everything():
-    assert average_recall([_case([-np.inf], [])]) == 0.0
+    assert average_recall([_case([-np.inf], [])]) == 0.0  # one missed lesion: recall 0
+    assert math.isnan(average_recall([_case([], []), _case([], [])]))  # no lesion, no prediction: undefined
 
 
 # ---------- references ----------
@@ -185,6 +186,22 @@ def test_bootstrap_luna16_divides_by_draw_count():
     np.testing.assert_allclose(res.values, 1.0)
     res = bootstrap(cases, "shirokikh2020", n_draws=4, fp_rates=[0.8])  # divides by all 10 cases
     np.testing.assert_allclose(res.values, 1.0)
+
+
+def test_bootstrap_skips_draws_without_lesions():
+    # one case with a lesion among five: a draw of two cases holds it with probability 2/5
+    cases = [_case([0.9], [])] + [_case([], [0.3]) for _ in range(4)]
+    res = bootstrap(cases, n_draws=40, fraction=0.4, seed=3)
+    has_lesion = ~np.isnan(res.values)
+    assert 0 < has_lesion.sum() < 40  # both kinds of draws occur
+    np.testing.assert_allclose(res.values[has_lesion], 1.0)  # the lesion is found before any FP
+    assert res.mean == pytest.approx(1.0)
+    assert res.std == pytest.approx(0.0)
+    assert np.all(np.isfinite(res.recall_mean))
+    none = bootstrap([_case([], [0.3]), _case([], [])], n_draws=3, seed=0)
+    assert math.isnan(none.mean)
+    assert math.isnan(none.std)
+    assert np.all(np.isnan(none.recall_mean))
 
 
 def test_bootstrap_errors():

@@ -1,0 +1,355 @@
+r"""Lesion-wise evaluation report: every figure of paper 1's evaluation with its bootstrap spread.
+
+:func:`lesion_report` turns per-case records into one JSON-serialisable dictionary (non-finite numbers are
+``None``): average recall over the FROC curve, recall at each FP-per-image rate, object Dice, the FROC
+curve with its bootstrap band, and the same figures per lesion-size group. :func:`write_lesion_report`
+writes it as JSON, a Markdown table and two PNG plots, with the records themselves for later re-scoring.
+Every number comes from :mod:`monai_imbalance.metrics` (:func:`~monai_imbalance.metrics.froc_curve`,
+:func:`~monai_imbalance.metrics.average_recall`, :func:`~monai_imbalance.metrics.bootstrap`,
+:func:`~monai_imbalance.metrics.object_dice`, :func:`~monai_imbalance.metrics.size_groups`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from monai_imbalance.metrics.froc import (
+    FROCProtocol,
+    _check_cases,
+    _rates,
+    _recall_at,
+    bootstrap,
+    froc_curve,
+    object_dice,
+)
+from monai_imbalance.metrics.groups import size_groups
+from monai_imbalance.metrics.lesions import CaseRecords, _option
+from monai_imbalance.reporting.plots import plot_froc, plot_recall_by_size
+from monai_imbalance.reporting.records import save_records
+
+__all__ = ["lesion_report", "write_lesion_report"]
+
+#: log-spaced FP-per-image points of the band grid (the FP rates themselves are added)
+_GRID_POINTS = 121
+
+
+def _finite(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _floats(values: Any) -> list[float | None]:
+    return [_finite(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+
+
+def _band_grid(rates: np.ndarray) -> np.ndarray:
+    """Log-spaced FP-per-image grid around the rates (for a log-x plot), holding every rate exactly."""
+    positive = rates[rates > 0]
+    lo = float(positive.min()) / 4 if positive.size else 1 / 32
+    hi = max(float(rates.max()), 4 * lo) * 2
+    return np.unique(np.concatenate([np.geomspace(lo, hi, _GRID_POINTS), rates]))
+
+
+def _counts(cases: list[CaseRecords]) -> dict[str, int]:
+    return {
+        "n_lesions": sum(c.n_lesions for c in cases),
+        "n_detected": sum(c.n_detected for c in cases),
+        "n_false_positives": sum(int(c.fp_confidence.size) for c in cases),
+    }
+
+
+def _figures(
+    cases: list[CaseRecords],
+    protocol: FROCProtocol,
+    rates: np.ndarray,
+    grid: np.ndarray,
+    n_draws: int | None,
+    fraction: float,
+    seed: int | None,
+) -> tuple[dict[str, Any], Any]:
+    """Average recall, recall at each rate (point values and bootstrap spread) of one set of cases."""
+    _, fp_per_image, recall = froc_curve(cases, protocol)
+    at_rates = _recall_at(fp_per_image, recall, rates, protocol)
+    boot = bootstrap(cases, protocol, n_draws=n_draws, fraction=fraction, seed=seed, fp_rates=rates, fp_grid=grid)
+    if not any(c.n_lesions for c in cases):
+        # recall is undefined without lesions; the core reads an empty curve (no lesion, no prediction)
+        # as recall 0, so every recall and its spread is set undefined here
+        at_rates = np.full(rates.size, np.nan)
+        boot.mean = boot.std = math.nan
+        boot.recall_mean = np.full_like(boot.recall_mean, np.nan)
+        boot.recall_std = np.full_like(boot.recall_std, np.nan)
+    idx = np.searchsorted(grid, rates)  # the grid holds every rate exactly
+    keys = [str(float(r)) for r in rates]
+    figures = {
+        "average_recall": _finite(np.mean(at_rates)),
+        "bootstrap": {
+            "mean": _finite(boot.mean),
+            "std": _finite(boot.std),
+            "n_draws": int(boot.values.size),
+            "fraction": float(fraction),
+        },
+        "recall_at_fp": dict(zip(keys, _floats(at_rates), strict=True)),
+        "recall_at_fp_std": dict(zip(keys, _floats(boot.recall_std[idx]), strict=True)),
+    }
+    return figures, (fp_per_image, recall, boot)
+
+
+def lesion_report(
+    cases: Sequence[CaseRecords],
+    protocol: str = "luna16",
+    fp_rates: Any = None,
+    size_thresholds: Any = None,
+    n_draws: int | None = None,
+    seed: int | None = 0,
+    fraction: float = 0.8,
+) -> dict[str, Any]:
+    r"""Every lesion-wise figure of a set of cases, with its spread, as a JSON-serialisable dictionary.
+
+    .. math:: \bar R = \frac{1}{|\mathcal F|} \sum_{f \in \mathcal F} R(f), \qquad
+              \mathrm{oDSC} = \frac{1}{|\mathcal D|} \sum_{i \in \mathcal D} D_{i,m(i)}
+
+    (Shirokikh et al., MICCAI 2020, section 4.3). Point values use all cases; the spread is the bootstrap
+    of :func:`~monai_imbalance.metrics.bootstrap` (``n_draws`` draws of ``fraction`` of the cases): mean and
+    standard deviation of the average recall, and the FROC band (mean ± one standard deviation of the
+    recall over the draws, clipped to [0, 1], on a log-spaced FP-per-image grid holding every rate). Size
+    groups: tertiles of the ground-truth lesion volume when ``size_thresholds`` is ``None``, else the
+    equivalent-sphere diameter thresholds (mm when the records were made with a spacing). Non-finite
+    numbers are ``None``: with no lesion at all the recalls and their spread are ``None``, and the object
+    Dice is ``None`` when no lesion is detected.
+
+    Keys: ``protocol``, ``fp_rates``, ``seed``, ``n_cases``, ``n_lesions``, ``n_detected``,
+    ``n_false_positives``, ``average_recall``, ``bootstrap`` (``mean``, ``std``, ``n_draws``, ``fraction``),
+    ``recall_at_fp`` and ``recall_at_fp_std`` (``{str(rate): value}``), ``object_dice`` (``mean``, ``std``,
+    ``n``), ``froc`` (``thresholds``, ``fp_per_image``, ``recall`` in increasing FP order; ``band`` with
+    ``fp_per_image``, ``mean``, ``lower``, ``upper``), ``size_groups_by`` and ``size_groups`` (per group:
+    ``name``, ``range`` ``[low, high)`` with ``None`` for infinite ends, the counts, ``average_recall``,
+    ``bootstrap``, ``recall_at_fp``, ``recall_at_fp_std``), ``cases`` (per case: ``case_id`` and counts).
+
+    Args:
+        cases: per-case records (:func:`~monai_imbalance.metrics.lesion_records`).
+        protocol: ``"luna16"`` or ``"shirokikh2020"``.
+        fp_rates: FP-per-image points of the average recall; default 1/8, 1/4, ..., 8.
+        size_thresholds: increasing diameter thresholds (e.g. ``[10.0]`` for lung nodules), or ``None``.
+        n_draws: bootstrap draws; ``None`` for the protocol's default (100; ``shirokikh2020``: 50).
+        seed: bootstrap seed (``shirokikh2020``: pass ``None`` for the authors' ``RandomState(42)``).
+        fraction: fraction of the cases in each bootstrap draw, in ``(0, 1]``.
+
+    Returns:
+        The report dictionary (``json.dumps(report, allow_nan=False)`` succeeds).
+
+    Raises:
+        TypeError: when ``cases`` is not a sequence of :class:`~monai_imbalance.metrics.CaseRecords`.
+        ValueError: when ``cases`` is empty, or on an unknown ``protocol``, bad ``fp_rates``,
+            ``size_thresholds``, ``n_draws`` or ``fraction``.
+
+    Example:
+        >>> a = CaseRecords([0.9, 0.6], [0.8, 0.6], [3, 9], [14, 380], [0.7])
+        >>> cases = [a, CaseRecords([-np.inf], [0.0], [5], [65], [])]
+        >>> r = lesion_report(cases, n_draws=10)
+        >>> r["n_lesions"], r["n_detected"], round(r["recall_at_fp"]["1.0"], 4), r["object_dice"]["mean"]
+        (3, 2, 0.6667, 0.7)
+        >>> [(g["name"], g["n_lesions"]) for g in r["size_groups"]]
+        [('small', 1), ('medium', 1), ('large', 1)]
+    """
+    cases = _check_cases(cases)
+    proto = _option(protocol, FROCProtocol, "protocol")
+    rates = _rates(fp_rates)
+    grid = _band_grid(rates)
+
+    figures, (fp_per_image, recall, boot) = _figures(cases, proto, rates, grid, n_draws, fraction, seed)
+    thresholds = froc_curve(cases, proto)[0]
+    dice_mean, dice_std = object_dice(cases, proto)
+    n_dice = sum(c.n_detected for c in cases)
+
+    if size_thresholds is None:
+        by = "volume"
+        volumes = np.concatenate([c.lesion_volume for c in cases])
+        edges = np.quantile(volumes, [1 / 3, 2 / 3]) if volumes.size else np.zeros(2)  # as size_groups
+        groups = size_groups(cases, None)
+    else:
+        by = "diameter"
+        groups = size_groups(cases, size_thresholds, by="diameter")
+        edges = np.asarray(size_thresholds, dtype=np.float64).reshape(-1)
+    bounds = np.concatenate([[-np.inf], edges, [np.inf]])
+    group_entries = []
+    for g, (name, group) in enumerate(groups.items()):
+        group_figures, _ = _figures(group, proto, rates, grid, n_draws, fraction, seed)
+        group_entries.append(
+            {
+                "name": name,
+                "range": [_finite(bounds[g]), _finite(bounds[g + 1])],
+                **_counts(group),
+                **group_figures,
+            }
+        )
+
+    lower = np.clip(boot.recall_mean - boot.recall_std, 0, 1)
+    upper = np.clip(boot.recall_mean + boot.recall_std, 0, 1)
+    return {
+        "protocol": proto.value,
+        "fp_rates": [float(r) for r in rates],
+        "seed": seed,
+        "n_cases": len(cases),
+        **_counts(cases),
+        **figures,
+        "object_dice": {"mean": _finite(dice_mean), "std": _finite(dice_std), "n": n_dice},
+        "froc": {
+            "thresholds": _floats(thresholds[::-1]),
+            "fp_per_image": _floats(fp_per_image[::-1]),
+            "recall": _floats(recall[::-1]),
+            "band": {
+                "fp_per_image": _floats(grid),
+                "mean": _floats(boot.recall_mean),
+                "lower": _floats(lower),
+                "upper": _floats(upper),
+            },
+        },
+        "size_groups_by": by,
+        "size_groups": group_entries,
+        "cases": [
+            {
+                "case_id": c.case_id,
+                "n_lesions": c.n_lesions,
+                "n_detected": c.n_detected,
+                "n_false_positives": int(c.fp_confidence.size),
+            }
+            for c in cases
+        ],
+    }
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _spread(mean: float | None, std: float | None) -> str:
+    return "n/a" if mean is None or std is None else f"{mean:.3f} ± {std:.3f}"
+
+
+def _range_text(lo: float | None, hi: float | None) -> str:
+    if lo is None and hi is None:
+        return "all"
+    if lo is None:
+        return f"< {hi:.4g}"
+    if hi is None:
+        return f"≥ {lo:.4g}"
+    return f"[{lo:.4g}, {hi:.4g})"
+
+
+def lesion_markdown(report: dict[str, Any], title: str | None = None) -> str:
+    """Markdown of a :func:`lesion_report`: every figure with its spread, overall and per size group.
+
+    Args:
+        report: the dictionary of :func:`lesion_report`.
+        title: heading; default ``"Lesion-wise evaluation"``.
+
+    Returns:
+        The Markdown text (ends with a newline).
+
+    Example:
+        >>> r = lesion_report([CaseRecords([0.9], [0.8], [3], [14], [])], n_draws=2)
+        >>> print(lesion_markdown(r).splitlines()[6])
+        | average recall (7 FP rates) | 1.000 | 1.000 ± 0.000 |
+    """
+    boot = report["bootstrap"]
+    dice = report["object_dice"]
+    lines = [
+        f"# {title or 'Lesion-wise evaluation'}",
+        "",
+        f"Protocol `{report['protocol']}`: {report['n_cases']} cases, {report['n_lesions']} lesions "
+        f"({report['n_detected']} detected at any confidence), {report['n_false_positives']} false positives.",
+        "",
+        "| figure | value | spread |",
+        "|---|---:|---:|",
+        f"| average recall ({len(report['fp_rates'])} FP rates) | {_fmt(report['average_recall'])} | "
+        f"{_spread(boot['mean'], boot['std'])} |",
+    ]
+    for rate, value in report["recall_at_fp"].items():
+        lines.append(
+            f"| recall at {float(rate):g} FP/image | {_fmt(value)} | ± {_fmt(report['recall_at_fp_std'][rate])} |"
+        )
+    lines.append(f"| object Dice ({dice['n']} detected lesions) | {_fmt(dice['mean'])} | ± {_fmt(dice['std'])} |")
+    lines += [
+        "",
+        f"Spread: bootstrap mean ± std over {boot['n_draws']} draws of {boot['fraction']:.0%} of the cases "
+        "(recall at a rate: std over the draws); object Dice: ± std over the detected lesions.",
+        "",
+    ]
+    by = report["size_groups_by"]
+    how = (
+        "tertiles of the ground-truth volume, mm³" if by == "volume" else "equivalent-sphere diameter thresholds, mm"
+    ) + " (voxels for records made without a spacing)"
+    rates = list(report["recall_at_fp"])[:8] if len(report["recall_at_fp"]) <= 8 else []
+    lines += [
+        f"## By lesion size ({how})",
+        "",
+        "| group | range | lesions | detected | FPs | average recall | bootstrap |"
+        + "".join(f" R@{float(r):g} |" for r in rates),
+        "|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(rates),
+    ]
+    for g in report["size_groups"]:
+        cells = "".join(f" {_fmt(g['recall_at_fp'][r])} ± {_fmt(g['recall_at_fp_std'][r])} |" for r in rates)
+        lines.append(
+            f"| {g['name']} | {_range_text(*g['range'])} | {g['n_lesions']} | {g['n_detected']} | "
+            f"{g['n_false_positives']} | {_fmt(g['average_recall'])} | "
+            f"{_spread(g['bootstrap']['mean'], g['bootstrap']['std'])} |{cells}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_lesion_report(
+    cases: Sequence[CaseRecords],
+    output_dir: str | Path,
+    name: str = "lesion_report",
+    title: str | None = None,
+    **lesion_report_kwargs: Any,
+) -> dict[str, Any]:
+    """Write the lesion-wise report of a set of cases: JSON, Markdown, two PNG plots and the records.
+
+    Files in ``output_dir`` (created): ``<name>.json`` (:func:`lesion_report`), ``<name>.md``
+    (:func:`lesion_markdown`), ``<name>_froc.png`` (:func:`~monai_imbalance.reporting.plot_froc`: FROC
+    curve with its bootstrap band, log FP-per-image axis, the FP rates marked), ``<name>_recall_by_size.png``
+    (:func:`~monai_imbalance.reporting.plot_recall_by_size`) and ``<name>_records.json``
+    (:func:`~monai_imbalance.reporting.save_records`).
+
+    Args:
+        cases: per-case records.
+        output_dir: folder of the report.
+        name: file name stem.
+        title: heading of the Markdown and the plots.
+        lesion_report_kwargs: ``protocol``, ``fp_rates``, ``size_thresholds``, ``n_draws``, ``seed``,
+            ``fraction`` of :func:`lesion_report`.
+
+    Returns:
+        The report dictionary written to ``<name>.json``.
+
+    Raises:
+        TypeError: when ``cases`` is not a sequence of :class:`~monai_imbalance.metrics.CaseRecords`.
+        ValueError: as :func:`lesion_report`.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     r = write_lesion_report([CaseRecords([0.9], [0.8], [3], [14], [0.6])], d, n_draws=5)
+        ...     names = sorted(p.name for p in pathlib.Path(d).iterdir())
+        >>> names[:3], names[3:]
+        (['lesion_report.json', 'lesion_report.md', 'lesion_report_froc.png'],
+         ['lesion_report_recall_by_size.png', 'lesion_report_records.json'])
+    """
+    cases = _check_cases(cases)
+    report = lesion_report(cases, **lesion_report_kwargs)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2, allow_nan=False))
+    (out / f"{name}.md").write_text(lesion_markdown(report, title))
+    label = title or name
+    plot_froc({label: report}, out / f"{name}_froc.png", title=title)
+    plot_recall_by_size({label: report}, out / f"{name}_recall_by_size.png", title=title)
+    save_records(cases, out / f"{name}_records.json")
+    return report
