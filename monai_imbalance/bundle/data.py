@@ -12,7 +12,7 @@ from monai.config import KeysCollection
 from monai.data import load_decathlon_datalist
 from monai.transforms import MapTransform
 
-from monai_imbalance.data.decathlon import DATASET_JSON, dataset_exists, make_dataset
+from monai_imbalance.data.decathlon import DATASET_JSON, make_dataset
 
 __all__ = ["CheckImageLabelShaped", "load_checked_datalist", "prepare_dataset"]
 
@@ -29,8 +29,11 @@ def prepare_dataset(
 ) -> str:
     """Return the ``dataset.json`` of ``dataset_dir``, generating the built-in synthetic data there if it holds none.
 
-    A folder that already has a ``dataset.json`` with training cases (the built-in data or a real Decathlon
-    dataset) is used as it is; nothing is generated or overwritten.
+    A folder that already has a ``dataset.json`` (the built-in data or a real Decathlon dataset) is used as
+    it is; nothing is generated or overwritten, and an empty or broken list is reported by
+    :func:`load_checked_datalist`. Data are generated only into a missing or empty folder. Under
+    ``torch.distributed`` rank 0 generates while the other ranks wait (a barrier), so every rank of a
+    ``torchrun`` job reads complete files.
 
     Args:
         dataset_dir: dataset folder.
@@ -43,6 +46,9 @@ def prepare_dataset(
     Returns:
         Path of ``dataset.json`` as a string.
 
+    Raises:
+        FileExistsError: when ``dataset_dir`` holds files but no ``dataset.json`` (nothing is written there).
+
     Example:
         >>> import tempfile
         >>> d = tempfile.mkdtemp()
@@ -50,8 +56,17 @@ def prepare_dataset(
         >>> p == prepare_dataset(d)  # already there: reused
         True
     """
+    import torch.distributed as dist
+
     root = Path(dataset_dir)
-    if not dataset_exists(root):
+    distributed = dist.is_available() and dist.is_initialized()
+    if (not distributed or dist.get_rank() == 0) and not (root / DATASET_JSON).is_file():
+        if root.is_dir() and any(root.iterdir()):
+            raise FileExistsError(
+                f"`dataset_dir` {root} holds files but no {DATASET_JSON}: write a Decathlon-style "
+                f"{DATASET_JSON} listing its cases, or point `dataset_dir` at a new or empty folder to "
+                "generate the built-in data there."
+            )
         logger.info("no dataset in %s: generating the built-in %s data", root, preset)
         make_dataset(
             root,
@@ -62,6 +77,8 @@ def prepare_dataset(
             seed=seed,
             progress=False,
         )
+    if distributed:
+        dist.barrier()
     return str(root / DATASET_JSON)
 
 
@@ -78,7 +95,7 @@ def load_checked_datalist(dataset_json: str | Path, key: str = "training", limit
 
     Raises:
         FileNotFoundError: when ``dataset.json`` or a listed image or label file is missing (the file is named).
-        ValueError: when the list is missing or empty.
+        ValueError: when the file is not a JSON object, or the list is missing or empty.
 
     Example:
         >>> import tempfile
@@ -89,7 +106,12 @@ def load_checked_datalist(dataset_json: str | Path, key: str = "training", limit
     path = Path(dataset_json)
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
-    info = json.loads(path.read_text())
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"dataset file {path} is not valid JSON: {e}") from e
+    if not isinstance(info, dict):
+        raise ValueError(f"dataset file {path} must hold a JSON object, got {type(info).__name__}.")
     if not info.get(key):
         raise ValueError(
             f"dataset {path} has no `{key}` cases (found lists: {[k for k, v in info.items() if isinstance(v, list)]})."

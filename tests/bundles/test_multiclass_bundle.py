@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bundles._common import LOSS_FRAGMENTS, ROOT, torchrun_train
+from tests.bundles._common import run as _run_in
+from tests.bundles._common import workflow as _workflow_in
+
 BUNDLE = ROOT / "bundles" / "multiclass_region_wise"
 CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
 TRAIN = str(CONFIGS / "train.yaml")
-FRAGMENTS = sorted((ROOT / "configs" / "losses").glob("mc_*.yaml"))
+FRAGMENTS = sorted(LOSS_FRAGMENTS.glob("mc_*.yaml"))
 
 TINY = {
     "num_training_cases": 2,
@@ -31,23 +30,11 @@ TINY = {
 
 
 def _workflow(config_file, workflow_type: str, **override):
-    from monai.bundle import ConfigWorkflow
-
-    return ConfigWorkflow(
-        config_file=config_file,
-        meta_file=META,
-        logging_file=str(CONFIGS / "logging.conf"),
-        workflow_type=workflow_type,
-        **override,
-    )
+    return _workflow_in(CONFIGS, config_file, workflow_type, **override)
 
 
 def _run(config_file, workflow_type: str = "train", **override):
-    wf = _workflow(config_file, workflow_type, **override)
-    wf.initialize()
-    wf.run()
-    wf.finalize()
-    return wf
+    return _run_in(CONFIGS, config_file, workflow_type, **override)
 
 
 @pytest.fixture(scope="module")
@@ -159,14 +146,7 @@ def test_resume(trained, data_dir):
 
 @pytest.mark.slow
 def test_multi_gpu_train_torchrun_gloo(tmp_path, data_dir):
-    overrides = [f"--{k} {json.dumps(v).replace(' ', '')}" for k, v in TINY.items()]
-    cmd = (
-        f"{sys.executable} -m torch.distributed.run --standalone --nnodes=1 --nproc_per_node=2 -m monai.bundle run "
-        f"--config_file \"['{TRAIN}','{CONFIGS / 'multi_gpu_train.yaml'}']\" --meta_file {META} "
-        f"--bundle_root {tmp_path} --dataset_dir {data_dir} " + " ".join(overrides)
-    )
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    res = subprocess.run(cmd, shell=True, env=env, capture_output=True, text=True, timeout=600, check=False)
+    res = torchrun_train(CONFIGS, tmp_path, data_dir, TINY)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "models" / "checkpoint_final.pt").is_file()
 

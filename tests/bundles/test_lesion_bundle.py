@@ -1,0 +1,352 @@
+"""The lesion_inverse_weighting bundle: every loss fragment trains, FROC validation, evaluation report, inference,
+export, resume, metadata, bad data, where files go, DDP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+import yaml
+from scipy import ndimage
+
+from tests.bundles._common import LOSS_FRAGMENTS, ROOT, changed, error_chain, listing, torchrun_train
+from tests.bundles._common import run as _run_in
+from tests.bundles._common import workflow as _workflow_in
+
+BUNDLE = ROOT / "bundles" / "lesion_inverse_weighting"
+CONFIGS = BUNDLE / "configs"
+META = str(CONFIGS / "metadata.json")
+TRAIN = str(CONFIGS / "train.yaml")
+EVALUATE = str(CONFIGS / "evaluate.yaml")
+INFER = str(CONFIGS / "inference.yaml")
+BINARY = ("bce", "iw_bce", "focal", "iw_focal", "dice", "iw_dice", "asl", "iw_asl", "wce", "gdl")
+FRAGMENTS = [LOSS_FRAGMENTS / f"{name}.yaml" for name in BINARY]
+
+DATA_SHAPE = [24, 24, 16]
+TINY = {
+    "num_training_cases": 2,
+    "num_validation_cases": 2,
+    "data_shape": DATA_SHAPE,
+    "patch_size": [16, 16, 16],
+    "num_samples": 2,
+    "num_epochs": 1,
+    "val_interval": 1,
+    "val_sw_batch_size": 4,
+}
+INFER_TINY = {"patch_size": TINY["patch_size"], "sw_batch_size": 4}
+
+
+def _workflow(config_file, workflow_type: str, configs: Path = CONFIGS, **override):
+    return _workflow_in(configs, config_file, workflow_type, **override)
+
+
+def _run(config_file, workflow_type: str = "train", configs: Path = CONFIGS, **override):
+    return _run_in(configs, config_file, workflow_type, **override)
+
+
+def _copy_data(src: Path, dst: Path) -> tuple[Path, dict]:
+    shutil.copytree(src, dst)
+    return dst, json.loads((dst / "dataset.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    from monai_imbalance.bundle import prepare_dataset
+
+    d = tmp_path_factory.mktemp("lesion_data")
+    prepare_dataset(d, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0)
+    return d
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir):
+    """The default bundle trained for one tiny epoch, validated once (FROC key metric); returns (root, workflow)."""
+    root = tmp_path_factory.mktemp("lesion_run")
+    wf = _run(TRAIN, bundle_root=str(root), dataset_dir=str(data_dir), **TINY)
+    return root, wf
+
+
+def test_fragments_present():
+    assert all(f.is_file() for f in FRAGMENTS)
+
+
+def test_inference_network_is_the_trained_network():
+    """inference.yaml builds the same network as train.yaml (it loads train's model.pt) and metadata agrees."""
+    train = yaml.safe_load(Path(TRAIN).read_text())
+    infer = yaml.safe_load(Path(INFER).read_text())
+    assert infer["network_def"] == train["network_def"]
+    assert infer["patch_size"] == train["patch_size"]
+    meta = json.loads(Path(META).read_text())["network_data_format"]
+    assert meta["inputs"]["image"]["spatial_shape"] == train["patch_size"]
+    assert meta["outputs"]["pred"]["num_channels"] == train["network_def"]["out_channels"]
+
+
+def test_train_validates_with_froc_and_saves_best_model(trained):
+    root, wf = trained
+    evaluator = wf.parser.get_parsed_content("validate#evaluator")
+    metrics = evaluator.state.metrics
+    assert set(metrics) == {"val_average_recall", "val_object_dice"}
+    assert 0.0 <= metrics["val_average_recall"] <= 1.0
+    assert evaluator.state.best_metric == metrics["val_average_recall"]
+    assert evaluator.state.best_metric_epoch == 1
+    # CheckpointSaver(save_key_metric=True) wrote model.pt from the key metric: it is the trained network
+    state = torch.load(root / "models" / "model.pt", map_location="cpu", weights_only=True)
+    network = wf.parser.get_parsed_content("network")
+    assert all(torch.equal(state[k], v) for k, v in network.state_dict().items())
+    assert (root / "models" / "checkpoint_final.pt").is_file()
+    assert list((root / "eval" / "tensorboard").iterdir())
+    assert not (root / "data").exists()  # dataset_dir was elsewhere
+
+
+@pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda f: f.stem)
+def test_every_loss_fragment_trains(fragment, tmp_path, data_dir):
+    wf = _run([TRAIN, str(fragment)], bundle_root=str(tmp_path), dataset_dir=str(data_dir), **TINY)
+    target = yaml.safe_load(fragment.read_text())["loss"]
+    loss = wf.parser.get_parsed_content("loss")
+    assert type(loss).__name__ == target["_target_"].rsplit(".", 1)[-1]
+    if "loss" in target:  # MapBridgeLoss: the inverse weights reach the wrapped loss
+        assert type(loss.loss).__name__ == target["loss"]["_target_"].rsplit(".", 1)[-1]
+    trainer = wf.parser.get_parsed_content("train#trainer")
+    assert trainer.state.iteration == TINY["num_training_cases"]
+    assert torch.isfinite(torch.as_tensor(trainer.state.output[0]["loss"]))
+    assert (tmp_path / "models" / "model.pt").is_file()
+
+
+def _reference_inverse_weights(label: np.ndarray) -> np.ndarray:
+    """Paper 1, eq. 1: every voxel of component j gets N / ((K + 1) |L_j|) (full connectivity)."""
+    fg = label > 0.5
+    comps, k = ndimage.label(fg, structure=np.ones((3,) * fg.ndim))
+    w = np.empty(fg.shape)
+    if k == 0:
+        return np.ones(fg.shape)
+    n = fg.size
+    w[~fg] = n / ((k + 1) * np.count_nonzero(~fg))
+    for j in range(1, k + 1):
+        w[comps == j] = n / ((k + 1) * np.count_nonzero(comps == j))
+    return w
+
+
+def test_inverse_weights_reach_the_loss(data_dir, tmp_path):
+    """The default loss gets each patch's inverse lesion-size weights, computed after the crop."""
+    wf = _workflow(TRAIN, "train", bundle_root=str(tmp_path), dataset_dir=str(data_dir), **TINY)
+    wf.initialize()
+    batch = next(iter(wf.parser.get_parsed_content("train#dataloader")))
+    image, label = wf.parser.get_parsed_content("train#trainer").prepare_batch(batch, "cpu")
+    w = label.meta["label_weight"]
+    assert image.shape == w.shape == (TINY["num_samples"], 1, *TINY["patch_size"])
+    assert sum(int(label[i].sum() > 0) for i in range(len(label))) >= 1  # p = 0.5 lesion-centred patches
+    for i in range(len(label)):
+        ref = _reference_inverse_weights(label[i, 0].numpy())
+        np.testing.assert_allclose(w[i, 0].numpy(), ref, rtol=1e-5)
+
+
+def test_evaluate_writes_report(trained, data_dir):
+    root, _ = trained
+    out = root / "report"
+    before = listing(root, data_dir)
+    wf = _run([TRAIN, EVALUATE], bundle_root=str(root), dataset_dir=str(data_dir), output_dir=str(out), **TINY)
+    assert all(p.startswith(str(out)) for p in changed(before, listing(root, data_dir)))
+    names = {p.name for p in out.iterdir()}
+    assert {"lesion_report.json", "lesion_report.md", "lesion_report_froc.png", "lesion_report_recall_by_size.png",
+            "lesion_report_records.json"} <= names  # fmt: skip
+    report = json.loads((out / "lesion_report.json").read_text())
+    assert report["n_cases"] == TINY["num_validation_cases"]
+    metrics = wf.parser.get_parsed_content("validate#evaluator").state.metrics
+    # two routes to the same figure: the FROC key metric (logged by StatsHandler) and the report
+    assert report["average_recall"] == pytest.approx(metrics["val_average_recall"])
+    if report["object_dice"]["mean"] is not None:
+        assert report["object_dice"]["mean"] == pytest.approx(metrics["val_object_dice"])
+    assert report["size_groups_by"] == "diameter"
+    assert [g["range"] for g in report["size_groups"]] == [[None, 5.0], [5.0, 10.0], [10.0, None]]
+    labels = [np.asarray(nib.load(data_dir / c["label"]).dataobj) for c in _validation(data_dir)]
+    n_lesions = sum(ndimage.label(lab > 0.5, structure=np.ones((3, 3, 3)))[1] for lab in labels)
+    assert report["n_lesions"] == n_lesions
+    for name in ("lesion_report_froc.png", "lesion_report_recall_by_size.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _validation(data_dir: Path) -> list[dict]:
+    return json.loads((data_dir / "dataset.json").read_text())["validation"]
+
+
+def test_inference_writes_probabilities(trained, data_dir):
+    root, _ = trained
+    out = root / "infer"
+    _run(INFER, "infer", bundle_root=str(root), dataset_dir=str(data_dir), output_dir=str(out), **INFER_TINY)
+    files = sorted((out / "predictions").glob("*_prob.nii.gz"))
+    assert [f.name for f in files] == sorted(Path(c["image"]).name.replace(".nii.gz", "_prob.nii.gz")
+                                             for c in _validation(data_dir))  # fmt: skip
+    prob = np.asarray(nib.load(files[0]).dataobj).squeeze()
+    assert prob.shape == tuple(DATA_SHAPE)
+    assert prob.dtype == np.float32
+    assert prob.min() >= 0.0
+    assert prob.max() <= 1.0
+    assert np.unique(prob).size > 2  # probabilities, not a thresholded mask
+
+
+@pytest.mark.parametrize(("config", "kind"), [(TRAIN, "train"), (INFER, "infer")])
+def test_check_properties(config, kind, tmp_path, data_dir):
+    wf = _workflow(config, kind, bundle_root=str(tmp_path), dataset_dir=str(data_dir))
+    wf.initialize()
+    assert not wf.check_properties()
+
+
+def test_metadata_and_net_in_out():
+    from monai.bundle import verify_net_in_out
+
+    from monai_imbalance.bundle import verify_metadata_offline
+
+    verify_metadata_offline(META)
+    verify_net_in_out(net_id="network_def", meta_file=META, config_file=INFER)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_ckpt_export_gives_a_loadable_torchscript(trained, tmp_path):
+    from monai.bundle import ckpt_export
+
+    root, wf = trained
+    ts = tmp_path / "model.ts"
+    ckpt_export(net_id="network_def", filepath=str(ts), ckpt_file=str(root / "models" / "model.pt"),
+                meta_file=META, config_file=INFER, bundle_root=str(root))  # fmt: skip
+    scripted = torch.jit.load(str(ts), map_location="cpu")
+    network = wf.parser.get_parsed_content("network").eval()
+    x = torch.randn(1, 1, *TINY["patch_size"])
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), network(x))
+
+
+def test_resume_continues_the_epoch_count(trained, tmp_path, data_dir):
+    from ignite.engine import Events
+
+    root, _ = trained
+    shutil.copytree(root / "models", tmp_path / "models")
+    wf = _workflow(TRAIN, "train", bundle_root=str(tmp_path), dataset_dir=str(data_dir),
+                   **{**TINY, "num_epochs": 2, "resume": True})  # fmt: skip
+    wf.initialize()
+    trainer = wf.parser.get_parsed_content("train#trainer")
+    epochs_run: list[int] = []
+    trainer.add_event_handler(Events.EPOCH_STARTED, lambda e: epochs_run.append(e.state.epoch))
+    wf.run()
+    wf.finalize()
+    assert epochs_run == [2]  # epoch 1 came from the checkpoint
+    assert trainer.state.epoch == 2
+    assert trainer.state.iteration == 2 * TINY["num_training_cases"]
+
+
+def test_resume_without_checkpoint_says_so(tmp_path, data_dir):
+    with pytest.raises(Exception) as info:  # noqa: PT011 - the config parser wraps the error
+        _run(TRAIN, bundle_root=str(tmp_path), dataset_dir=str(data_dir), **{**TINY, "resume": True})
+    assert "holds no checkpoint" in error_chain(info.value)
+
+
+def _corrupt_image(d: Path, info: dict) -> Path:
+    f = d / info["training"][1]["image"]
+    f.write_bytes(b"this is not a NIfTI file")
+    return f
+
+
+def _missing_image(d: Path, info: dict) -> Path:
+    f = d / info["training"][1]["image"]
+    f.unlink()
+    return f
+
+
+def _label_wrong_shape(d: Path, info: dict) -> Path:
+    f = d / info["training"][0]["label"]
+    nib.save(nib.Nifti1Image(np.zeros([*DATA_SHAPE[:-1], DATA_SHAPE[-1] - 1], np.uint8), np.eye(4)), str(f))
+    return f
+
+
+def _empty_training_list(d: Path, info: dict) -> Path:
+    (d / "dataset.json").write_text(json.dumps({**info, "training": []}))
+    return d / "dataset.json"
+
+
+def _broken_dataset_json(d: Path, info: dict) -> Path:
+    (d / "dataset.json").write_text("{not json")
+    return d / "dataset.json"
+
+
+def _files_without_dataset_json(d: Path, info: dict) -> Path:
+    (d / "dataset.json").unlink()
+    return d
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        _corrupt_image,
+        _missing_image,
+        _label_wrong_shape,
+        _empty_training_list,
+        _broken_dataset_json,
+        _files_without_dataset_json,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_bad_data_stops_naming_the_file(spoil, tmp_path, data_dir):
+    d, info = _copy_data(data_dir, tmp_path / "data")
+    bad = spoil(d, info)
+    before = listing(d)
+    with pytest.raises(Exception) as exc:  # noqa: PT011 - the config parser / MONAI wrap the error
+        _run(TRAIN, bundle_root=str(tmp_path / "root"), dataset_dir=str(d), **TINY)
+    assert str(bad) in error_chain(exc.value)
+    assert not changed(before, listing(d))  # nothing generated over a user's folder
+
+
+def _copy_bundle(dst: Path) -> Path:
+    bundle = dst / "bundles" / BUNDLE.name
+    shutil.copytree(CONFIGS, bundle / "configs")
+    return bundle
+
+
+@pytest.mark.parametrize("where", ["repo_root", "bundle_folder", "explicit_dirs"])
+def test_run_writes_only_under_its_folders(where, tmp_path, monkeypatch):
+    """From the repository root (``--bundle_root bundles/...``), from the bundle folder (defaults), or with
+    ``--dataset_dir D --output_dir O --ckpt_dir C``: every file written lies under dataset/output/ckpt dirs."""
+    repo = tmp_path / "repo"
+    bundle = _copy_bundle(repo)
+    configs = bundle / "configs"
+    tiny = {**TINY, "val_interval": 1}
+    if where == "repo_root":
+        monkeypatch.chdir(repo)
+        args, dirs = {"bundle_root": f"bundles/{BUNDLE.name}"}, [bundle / "data", bundle / "eval", bundle / "models"]
+        config = f"bundles/{BUNDLE.name}/configs/train.yaml"
+    elif where == "bundle_folder":
+        monkeypatch.chdir(bundle)
+        args, dirs = {}, [bundle / "data", bundle / "eval", bundle / "models"]
+        config = "configs/train.yaml"
+    else:
+        (tmp_path / "cwd").mkdir()
+        monkeypatch.chdir(tmp_path / "cwd")
+        dirs = [tmp_path / "D", tmp_path / "O", tmp_path / "C"]
+        args = {"dataset_dir": str(dirs[0]), "output_dir": str(dirs[1]), "ckpt_dir": str(dirs[2])}
+        config = str(configs / "train.yaml")
+    before = listing(tmp_path, BUNDLE, LOSS_FRAGMENTS)
+    _run(config, configs=configs, **args, **tiny)
+    written = changed(before, listing(tmp_path, BUNDLE, LOSS_FRAGMENTS))
+    assert written
+    assert [p for p in written if not any(p.startswith(str(d) + "/") for d in dirs)] == []
+    assert (dirs[0] / "dataset.json").is_file()
+    assert (dirs[2] / "model.pt").is_file()
+    assert list((dirs[1] / "tensorboard").iterdir())
+
+
+@pytest.mark.slow
+def test_multi_gpu_train_torchrun_gloo(tmp_path):
+    """Two CPU processes (gloo), the built-in data generated on the fly by rank 0 while rank 1 waits."""
+    res = torchrun_train(CONFIGS, tmp_path, tmp_path / "data", {**TINY, "num_epochs": 2})
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "models" / "checkpoint_final.pt").is_file()
+    assert (tmp_path / "models" / "model.pt").is_file()
+    ckpt = torch.load(tmp_path / "models" / "checkpoint_final.pt", map_location="cpu", weights_only=False)
+    # each rank trained on its own half of the cases: 1 iteration per epoch, 2 epochs
+    assert ckpt["trainer"]["max_epochs"] == 2
+    assert ckpt["trainer"]["epoch_length"] == 1
+    assert ckpt["trainer"]["iteration"] == 2
