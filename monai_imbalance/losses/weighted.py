@@ -228,7 +228,53 @@ class VoxelWeightedFocalLoss(_Loss):
         return loss
 
 
-class VoxelWeightedDiceLoss(_Loss):
+class _WeightedOverlapLoss(_Loss):
+    """Arguments and weighted sums shared by the overlap losses (Dice, ASL): MONAI's ``DiceLoss`` vocabulary."""
+
+    def __init__(
+        self,
+        include_background: bool,
+        to_onehot_y: bool,
+        sigmoid: bool,
+        softmax: bool,
+        other_act: Callable | None,
+        squared_pred: bool,
+        reduction: LossReduction | str,
+        smooth_nr: float,
+        smooth_dr: float,
+        batch: bool,
+    ) -> None:
+        super().__init__(reduction=check_reduction(reduction))
+        check_activation(sigmoid, softmax, other_act)
+        self.include_background = include_background
+        self.to_onehot_y = to_onehot_y
+        self.sigmoid = sigmoid
+        self.softmax = softmax
+        self.other_act = other_act
+        self.squared_pred = squared_pred
+        self.smooth_nr = float(smooth_nr)
+        self.smooth_dr = float(smooth_dr)
+        self.batch = batch
+
+    def _weighted_overlap(
+        self, input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(sum w p y, sum w p^k, sum w y^k)`` per sample and channel (per channel with ``batch``)."""
+        ndim = input.ndim
+        input, target, weight = prepare_inputs(
+            input,
+            target,
+            weight,
+            include_background=self.include_background,
+            to_onehot_y=self.to_onehot_y,
+            activation=_activation(self.sigmoid, self.other_act),
+            softmax=self.softmax,
+        )
+        dims = ([0] if self.batch else []) + list(range(2, ndim))
+        return _weighted_sums(input, target, weight, dims, self.squared_pred)
+
+
+class VoxelWeightedDiceLoss(_WeightedOverlapLoss):
     r"""Dice loss with a voxel weight map (Milletari et al., 3DV 2016; weighted in Shirokikh et al., MICCAI 2020).
 
     .. math:: L = 1 - \frac{2 \sum_i w_i p_i y_i + s_{nr}}{\sum_i w_i (p_i^k + y_i^k) + s_{dr}}
@@ -273,18 +319,11 @@ class VoxelWeightedDiceLoss(_Loss):
         smooth_dr: float = 1e-5,
         batch: bool = False,
     ) -> None:
-        super().__init__(reduction=check_reduction(reduction))
-        check_activation(sigmoid, softmax, other_act)
-        self.include_background = include_background
-        self.to_onehot_y = to_onehot_y
-        self.sigmoid = sigmoid
-        self.softmax = softmax
-        self.other_act = other_act
-        self.squared_pred = squared_pred
+        super().__init__(
+            include_background, to_onehot_y, sigmoid, softmax, other_act,
+            squared_pred, reduction, smooth_nr, smooth_dr, batch,
+        )  # fmt: skip
         self.jaccard = jaccard
-        self.smooth_nr = float(smooth_nr)
-        self.smooth_dr = float(smooth_dr)
-        self.batch = batch
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the loss.
@@ -299,17 +338,7 @@ class VoxelWeightedDiceLoss(_Loss):
             ValueError: when the shapes do not match or ``weight`` is negative.
         """
         ndim = input.ndim
-        input, target, weight = prepare_inputs(
-            input,
-            target,
-            weight,
-            include_background=self.include_background,
-            to_onehot_y=self.to_onehot_y,
-            activation=_activation(self.sigmoid, self.other_act),
-            softmax=self.softmax,
-        )
-        dims = ([0] if self.batch else []) + list(range(2, ndim))
-        tp, sp, sy = _weighted_sums(input, target, weight, dims, self.squared_pred)
+        tp, sp, sy = self._weighted_overlap(input, target, weight)
         if self.jaccard:
             f = 1 - (2 * tp + self.smooth_nr) / (2 * (sp + sy - tp) + self.smooth_dr)
         else:
@@ -317,7 +346,7 @@ class VoxelWeightedDiceLoss(_Loss):
         return reduce_per_channel(f, self.reduction, ndim)
 
 
-class VoxelWeightedASLoss(_Loss):
+class VoxelWeightedASLoss(_WeightedOverlapLoss):
     r"""Asymmetric similarity (F-beta) loss with a voxel weight map (Hashemi et al., IEEE Access 2018).
 
     .. math:: L = 1 - \frac{(1 + \beta^2) \sum_i w_i p_i y_i + s_{nr}}{\sum_i w_i (\beta^2 y_i^k + p_i^k) + s_{dr}}
@@ -363,20 +392,13 @@ class VoxelWeightedASLoss(_Loss):
         smooth_dr: float = 1e-5,
         batch: bool = False,
     ) -> None:
-        super().__init__(reduction=check_reduction(reduction))
-        check_activation(sigmoid, softmax, other_act)
+        super().__init__(
+            include_background, to_onehot_y, sigmoid, softmax, other_act,
+            squared_pred, reduction, smooth_nr, smooth_dr, batch,
+        )  # fmt: skip
         if not beta > 0:
             raise ValueError(f"`beta` must be > 0, got {beta!r}.")
-        self.include_background = include_background
-        self.to_onehot_y = to_onehot_y
-        self.sigmoid = sigmoid
-        self.softmax = softmax
-        self.other_act = other_act
         self.beta = float(beta)
-        self.squared_pred = squared_pred
-        self.smooth_nr = float(smooth_nr)
-        self.smooth_dr = float(smooth_dr)
-        self.batch = batch
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the loss.
@@ -390,18 +412,7 @@ class VoxelWeightedASLoss(_Loss):
             TypeError: when an argument is not a tensor or ``input`` is not floating point.
             ValueError: when the shapes do not match or ``weight`` is negative.
         """
-        ndim = input.ndim
-        input, target, weight = prepare_inputs(
-            input,
-            target,
-            weight,
-            include_background=self.include_background,
-            to_onehot_y=self.to_onehot_y,
-            activation=_activation(self.sigmoid, self.other_act),
-            softmax=self.softmax,
-        )
-        dims = ([0] if self.batch else []) + list(range(2, ndim))
-        tp, sp, sy = _weighted_sums(input, target, weight, dims, self.squared_pred)
+        tp, sp, sy = self._weighted_overlap(input, target, weight)
         b2 = self.beta**2
         f = 1 - ((1 + b2) * tp + self.smooth_nr) / (b2 * sy + sp + self.smooth_dr)
         if self.reduction == LossReduction.MEAN.value:
