@@ -159,7 +159,7 @@ def run(quick: bool = False, device: str | None = None, epochs: int | None = Non
 def markdown(rows: list[dict[str, Any]], header: str) -> str:
     """The result table in Markdown."""
     lines = [header, "", "| variant | it/s | s/it | time ratio to dice |", "|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['it_per_s']:.2f} | {r['s_per_it']:.3f} | {r['ratio']:.2f} |" for r in rows]
+    lines += [f"| {r['variant']} | {r['it_per_s']:.4g} | {r['s_per_it']:.4g} | {r['ratio']:.2f} |" for r in rows]
     return "\n".join(lines)
 
 
