@@ -75,6 +75,24 @@ def test_fragments_present():
     assert all(f.is_file() for f in FRAGMENTS)
 
 
+@pytest.mark.parametrize(("rule", "threshold"), [("overlap", 0.5), ("dice", 0.2), ("iou", 0.1)])
+def test_key_metric_hit_rule_and_weight_clip_are_overridable(rule, threshold):
+    from monai.bundle import ConfigParser
+
+    parser = ConfigParser()
+    parser.read_config(str(CONFIGS / "train.yaml"))
+    parser.update({"val_hit_rule": rule, "val_hit_threshold": threshold, "inverse_min_weight": 1.0})
+    metric = parser.get_parsed_content("validate#key_metric#val_average_recall").metric_fn
+    assert (metric.hit_rule, metric.hit_threshold) == (rule, threshold)
+    transforms = parser.get_parsed_content("train#preprocessing").transforms
+    weights = next(t for t in transforms if type(t).__name__ == "ComputeInverseWeightMapd")
+    label = torch.zeros(1, 8, 8, 8)
+    label[:, 2:4, 2:4, 2:4] = 1
+    w = weights({"label": label})["label_weight"]
+    assert float(w.min()) == 1.0  # the background weight 512 / (2 * 504) < 1 is clipped to 1
+    assert float(w.max()) == pytest.approx(512 / (2 * 8))
+
+
 def test_inference_network_is_the_trained_network():
     """inference.yaml builds the same network as train.yaml (it loads train's model.pt) and metadata agrees."""
     train = yaml.safe_load(Path(TRAIN).read_text())
