@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.bundles._common import LOSS_FRAGMENTS, ROOT, torchrun_train
+from tests.bundles._common import LOSS_FRAGMENTS, ROOT, error_chain, torchrun_train
 from tests.bundles._common import run as _run_in
 from tests.bundles._common import workflow as _workflow_in
 
@@ -139,6 +139,26 @@ def test_metadata_and_net_in_out():
     verify_net_in_out(net_id="network_def", meta_file=META, config_file=str(CONFIGS / "inference.yaml"))
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_ckpt_export_gives_a_loadable_torchscript(trained, tmp_path):
+    from monai.bundle import ConfigParser, ckpt_export
+
+    infer = str(CONFIGS / "inference.yaml")
+    ts = tmp_path / "model.ts"
+    ckpt_export(net_id="network_def", filepath=str(ts), ckpt_file=str(trained / "models" / "model.pt"),
+                meta_file=META, config_file=infer, bundle_root=str(trained))  # fmt: skip
+    scripted = torch.jit.load(str(ts), map_location="cpu")
+    parser = ConfigParser()
+    parser.read_config(infer)
+    network = parser.get_parsed_content("network_def")
+    network.load_state_dict(torch.load(trained / "models" / "model.pt", map_location="cpu", weights_only=True))
+    network.eval()
+    x = torch.randn(1, parser["network_def"]["in_channels"], 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), network(x))
+
+
 def test_resume(trained, data_dir):
     wf = _run(TRAIN, bundle_root=str(trained), dataset_dir=str(data_dir), **{**TINY, "num_epochs": 2, "resume": True})
     assert wf.parser.get_parsed_content("train#trainer").state.epoch == 2
@@ -160,3 +180,24 @@ def test_report_rejects_bad_records(tmp_path):
         write_multiclass_report([{"case": "a", "dice": [1.0], "hd95": [0.0, 0.0]}], ["organ", "tumour"], tmp_path)
     with pytest.raises(ValueError, match="class_names"):
         MulticlassReportHandler(tmp_path, ["background"])
+
+
+@pytest.mark.parametrize("spoil", ["corrupt_image", "label_wrong_shape"])
+def test_bad_data_stops_naming_the_file(spoil, tmp_path, data_dir):
+    import shutil
+
+    import nibabel as nib
+    import numpy as np
+
+    d = tmp_path / "data"
+    shutil.copytree(data_dir, d)
+    info = json.loads((d / "dataset.json").read_text())
+    if spoil == "corrupt_image":
+        bad = d / info["training"][1]["image"]
+        bad.write_bytes(b"this is not a NIfTI file")
+    else:
+        bad = d / info["training"][0]["label"]
+        nib.save(nib.Nifti1Image(np.zeros((32, 32, 11), np.uint8), np.eye(4)), str(bad))
+    with pytest.raises(Exception) as exc:  # noqa: PT011 - the config parser / MONAI wrap the error
+        _run(TRAIN, bundle_root=str(tmp_path / "root"), dataset_dir=str(d), **TINY)
+    assert str(bad) in error_chain(exc.value)
