@@ -167,7 +167,7 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
                 )
                 labels[g["name"]] = f"{g['name']}\n{rng}" if rng != "all" else g["name"]
 
-    fig = Figure(figsize=(max(4.8, 1.6 + 1.1 * len(names) * max(1, len(reps))), 4.8))
+    fig = Figure(figsize=(min(14.0, max(4.8, 1.6 + 1.1 * len(names) * max(1, len(reps)))), 4.8))  # capped width
     ax = fig.add_subplot()
     width = 0.8 / len(reps)
     x = np.arange(len(names))
