@@ -12,7 +12,8 @@ from monai.handlers import from_engine
 from monai.utils import IgniteInfo, min_version, optional_import
 
 from monai_imbalance._utils import to_numpy
-from monai_imbalance.metrics.lesions import CaseRecords, lesion_records
+from monai_imbalance.metrics.froc import FROCProtocol
+from monai_imbalance.metrics.lesions import CaseRecords, _option, lesion_records
 from monai_imbalance.reporting.lesion import write_lesion_report
 from monai_imbalance.transforms import resolve_spacing
 
@@ -104,8 +105,7 @@ class LesionReportHandler:
         title: str | None = None,
         output_transform: Callable[[Any], Any] = _default_transform,
     ) -> None:
-        if protocol not in ("luna16", "shirokikh2020"):
-            raise ValueError(f"`protocol` must be 'luna16' or 'shirokikh2020', got {protocol!r}.")
+        _option(protocol, FROCProtocol, "protocol")
         if n_draws is not None and n_draws < 1:
             raise ValueError(f"`n_draws` must be at least 1, got {n_draws}.")
         self.output_dir = Path(output_dir)
