@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["check_channel_first", "check_finite", "check_spacing", "is_tensor", "to_numpy"]
+__all__ = [
+    "check_channel_first",
+    "check_finite",
+    "check_spacing",
+    "finite_or_none",
+    "finite_stats",
+    "is_tensor",
+    "to_numpy",
+]
 
 
 def is_tensor(x: Any) -> bool:
@@ -133,3 +141,32 @@ def check_channel_first(label: Any, name: str = "label", min_spatial: int = 1, m
             f"`{name}` must be channel-first (C, *spatial) with {min_spatial} to {max_spatial} spatial dimensions, "
             f"got shape {tuple(label.shape)}."
         )
+
+
+def finite_or_none(x: Any) -> float | None:
+    """``float(x)``, or ``None`` for ``None``, NaN and infinities (JSON has no NaN).
+
+    Example:
+        >>> finite_or_none(np.float32(0.5)), finite_or_none(float("nan")), finite_or_none(None)
+        (0.5, None, None)
+    """
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def finite_stats(values: Any) -> dict[str, float | int | None]:
+    """Mean, standard deviation (ddof 0) and count of the finite values; ``None`` statistics when there are none.
+
+    Example:
+        >>> finite_stats([1.0, 3.0, float("inf"), float("nan")])
+        {'mean': 2.0, 'std': 1.0, 'n': 2}
+        >>> finite_stats([])
+        {'mean': None, 'std': None, 'n': 0}
+    """
+    v = np.asarray([float(x) for x in values], dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return {"mean": None, "std": None, "n": 0}
+    return {"mean": float(v.mean()), "std": float(v.std()), "n": int(v.size)}

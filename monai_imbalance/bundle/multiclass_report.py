@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from monai.utils import IgniteInfo, min_version, optional_import
 
+from monai_imbalance._utils import finite_or_none, finite_stats
 from monai_imbalance.metrics.stats import segmentation_scores
 from monai_imbalance.transforms import resolve_spacing
 
@@ -27,10 +27,6 @@ else:
 __all__ = ["MulticlassReportHandler", "write_multiclass_report"]
 
 _METRICS = ("dice", "hd95")
-
-
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def write_multiclass_report(
@@ -71,20 +67,12 @@ def write_multiclass_report(
     for c, name in enumerate(names):
         summary[name] = {}
         for m in _METRICS:
-            v = np.array([float(r[m][c]) for r in records])
-            v = v[np.isfinite(v)]
-            summary[name][m] = {
-                "mean": float(v.mean()) if v.size else None,
-                "std": float(v.std()) if v.size else None,
-                "n": int(v.size),
-            }
+            summary[name][m] = finite_stats(r[m][c] for r in records)
     report = {
         "classes": names,
         "units": {"dice": "1", "hd95": "mm"},
         "note": "non-finite values (class absent: NaN; class not predicted: inf) are null and left out of means",
-        "cases": [
-            {"case": r["case"], **{m: [_finite_or_none(float(x)) for x in r[m]] for m in _METRICS}} for r in records
-        ],
+        "cases": [{"case": r["case"], **{m: [finite_or_none(x) for x in r[m]] for m in _METRICS}} for r in records],
         "summary": summary,
     }
     (out / f"{prefix}.json").write_text(json.dumps(report, indent=2))

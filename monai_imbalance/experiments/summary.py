@@ -21,21 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from monai_imbalance._utils import finite_or_none, finite_stats
 from monai_imbalance.metrics import CaseRecords, permutation_test
 
 __all__ = ["convergence_summary", "gradient_sign_summary", "lesion_summary", "multiclass_summary"]
-
-
-def _finite(x: Any) -> float | None:
-    return float(x) if x is not None and math.isfinite(float(x)) else None
-
-
-def _stats(values: Sequence[float]) -> dict[str, float | int | None]:
-    v = np.asarray([float(x) for x in values], dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return {"mean": None, "std": None, "n": 0}
-    return {"mean": float(v.mean()), "std": float(v.std()), "n": int(v.size)}
 
 
 def lesion_summary(
@@ -92,7 +81,7 @@ def lesion_summary(
         if not pooled:
             raise ValueError(f"loss {loss!r} has no records.")
         report = lesion_report(pooled, protocol=protocol, n_draws=n_draws, seed=seed)
-        per_seed = {int(s): _finite(average_recall(list(c), protocol)) for s, c in sorted(by_seed.items()) if c}
+        per_seed = {int(s): finite_or_none(average_recall(list(c), protocol)) for s, c in sorted(by_seed.items()) if c}
         out["losses"][loss] = {"report": report, "per_seed": per_seed, "seeds": sorted(int(s) for s in by_seed)}
     for plain, weighted in pairs:
         if plain not in out["losses"] or weighted not in out["losses"]:
@@ -166,9 +155,13 @@ def multiclass_summary(
         for c, name in enumerate(class_names):
             entry[name] = {}
             for metric in ("dice", "hd95"):
-                values = [_finite(v[metric][c]) for v in cases.values()]
-                stats: dict[str, Any] = _stats([v for v in values if v is not None])
-                paired = [(_finite(ref[k][metric][c]), _finite(v[metric][c])) for k, v in cases.items() if k in ref]
+                values = [finite_or_none(v[metric][c]) for v in cases.values()]
+                stats: dict[str, Any] = finite_stats([v for v in values if v is not None])
+                paired = [
+                    (finite_or_none(ref[k][metric][c]), finite_or_none(v[metric][c]))
+                    for k, v in cases.items()
+                    if k in ref
+                ]
                 paired = [(x, y) for x, y in paired if x is not None and y is not None]
                 stats["n_pairs"] = len(paired)
                 stats["p_value"] = None

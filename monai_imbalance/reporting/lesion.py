@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from monai_imbalance._utils import finite_or_none
 from monai_imbalance.metrics.froc import (
     FROCProtocol,
     _check_cases,
@@ -39,13 +40,8 @@ __all__ = ["lesion_report", "write_lesion_report"]
 _GRID_POINTS = 121
 
 
-def _finite(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _floats(values: Any) -> list[float | None]:
-    return [_finite(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+    return [finite_or_none(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
 
 
 def _band_grid(rates: np.ndarray) -> np.ndarray:
@@ -87,10 +83,10 @@ def _figures(
     idx = np.searchsorted(grid, rates)  # the grid holds every rate exactly
     keys = [str(float(r)) for r in rates]
     figures = {
-        "average_recall": _finite(np.mean(at_rates)),
+        "average_recall": finite_or_none(np.mean(at_rates)),
         "bootstrap": {
-            "mean": _finite(boot.mean),
-            "std": _finite(boot.std),
+            "mean": finite_or_none(boot.mean),
+            "std": finite_or_none(boot.std),
             "n_draws": int(boot.values.size),
             "fraction": float(fraction),
         },
@@ -183,7 +179,7 @@ def lesion_report(
         group_entries.append(
             {
                 "name": name,
-                "range": [_finite(bounds[g]), _finite(bounds[g + 1])],
+                "range": [finite_or_none(bounds[g]), finite_or_none(bounds[g + 1])],
                 **_counts(group),
                 **group_figures,
             }
@@ -198,7 +194,7 @@ def lesion_report(
         "n_cases": len(cases),
         **_counts(cases),
         **figures,
-        "object_dice": {"mean": _finite(dice_mean), "std": _finite(dice_std), "n": n_dice},
+        "object_dice": {"mean": finite_or_none(dice_mean), "std": finite_or_none(dice_std), "n": n_dice},
         "froc": {
             "thresholds": _floats(thresholds[::-1]),
             "fp_per_image": _floats(fp_per_image[::-1]),
