@@ -164,15 +164,9 @@ def _workflow(config_files: Sequence[Path], cfg: ExperimentConfig, overrides: di
 
 def _set_seed(wf: Any, seed_id: str, seed: int) -> None:
     current = wf.parser.get(seed_id)
-    if isinstance(current, int) and not isinstance(current, bool):  # a bundle id holding the seed (`seed`)
-        wf.parser[seed_id] = int(seed)
-        return
-    if not isinstance(current, str) or "set_determinism" not in current:
-        raise ValueError(
-            f"`seed_id` {seed_id!r} must name the bundle's integer seed id or its set_determinism expression, "
-            f"got {current!r}."
-        )
-    wf.parser[seed_id] = f"$monai.utils.set_determinism(seed={int(seed)})"
+    if not isinstance(current, int) or isinstance(current, bool):
+        raise ValueError(f"`seed_id` {seed_id!r} must name the bundle's integer seed id, got {current!r}.")
+    wf.parser[seed_id] = int(seed)
 
 
 def _run_workflow(wf: Any) -> None:

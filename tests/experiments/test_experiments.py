@@ -422,3 +422,20 @@ def test_tiny_lesion_grid_runs(tmp_path, one_thread):
         assert len(cases) == 2
         report = summary["lesion"]["losses"][loss]["report"]
         assert report["n_lesions"] == sum(c.n_lesions for c in cases)
+
+
+@pytest.mark.parametrize(("value", "ok"), [(0, True), ("$monai.utils.set_determinism(seed=0)", False), (True, False)])
+def test_seed_id_must_name_an_integer_id(value, ok):
+    from types import SimpleNamespace
+
+    from monai.bundle import ConfigParser
+
+    from monai_imbalance.experiments.runner import _set_seed
+
+    wf = SimpleNamespace(parser=ConfigParser({"seed": value}))
+    if ok:
+        _set_seed(wf, "seed", 3)
+        assert wf.parser["seed"] == 3
+    else:
+        with pytest.raises(ValueError, match="integer seed id"):
+            _set_seed(wf, "seed", 3)
