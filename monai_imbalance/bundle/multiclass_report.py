@@ -14,6 +14,7 @@ from monai.utils import IgniteInfo, min_version, optional_import
 
 from monai_imbalance._utils import finite_or_none, finite_stats
 from monai_imbalance.metrics.stats import segmentation_scores
+from monai_imbalance.reporting.handler import gather_to_rank0
 from monai_imbalance.transforms import resolve_spacing
 
 Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
@@ -166,5 +167,7 @@ class MulticlassReportHandler:
             self.records.append({"case": case, "dice": s["dice"][0].tolist(), "hd95": s["hd95"][0].tolist()})
 
     def write(self, engine: Engine) -> None:
-        """Write the report of the collected cases."""
-        write_multiclass_report(self.records, self.class_names[1:], self.output_dir, self.prefix)
+        """Write the report of the collected cases (under DDP: every rank's cases, written by rank 0 only)."""
+        records = gather_to_rank0(self.records)
+        if records is not None:
+            write_multiclass_report(records, self.class_names[1:], self.output_dir, self.prefix)

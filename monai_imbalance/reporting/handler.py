@@ -42,8 +42,13 @@ def _foreground(x: Any, name: str) -> Any:
     return x[x.shape[0] - 1]
 
 
-def _gather(records: list[CaseRecords]) -> list[CaseRecords] | None:
-    """Every rank's records on rank 0 (``None`` on the other ranks); the records themselves without DDP."""
+def gather_to_rank0(records: list[Any]) -> list[Any] | None:
+    """Every rank's records (any picklable items) on rank 0, ``None`` on the other ranks; as given without DDP.
+
+    Example:
+        >>> gather_to_rank0([1, 2])  # no process group: the records themselves
+        [1, 2]
+    """
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return records
     parts: list[Any] = [None] * dist.get_world_size()
@@ -154,7 +159,7 @@ class LesionReportHandler:
 
     def write(self, engine: Engine | None = None) -> None:
         """Gather the records (rank 0 under DDP) and write the report; ``self.report`` holds it on rank 0."""
-        cases = _gather(self.records)
+        cases = gather_to_rank0(self.records)
         if cases is None:
             return
         if not cases:

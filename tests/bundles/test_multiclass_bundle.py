@@ -201,3 +201,28 @@ def test_bad_data_stops_naming_the_file(spoil, tmp_path, data_dir):
     with pytest.raises(Exception) as exc:  # noqa: PT011 - the config parser / MONAI wrap the error
         _run(TRAIN, bundle_root=str(tmp_path / "root"), dataset_dir=str(d), **TINY)
     assert str(bad) in error_chain(exc.value)
+
+
+def test_report_handler_writes_on_rank0_only_with_every_rank_records(tmp_path, monkeypatch):
+    from monai_imbalance.bundle.multiclass_report import MulticlassReportHandler
+    from monai_imbalance.reporting import handler as handler_module
+
+    mine = [{"case": "a", "dice": [0.5], "hd95": [2.0]}]
+    other = [{"case": "b", "dice": [1.0], "hd95": [1.0]}]
+
+    def fake_gather(parts, obj):
+        parts[0], parts[1] = obj, other
+
+    monkeypatch.setattr(handler_module.dist, "is_available", lambda: True)
+    monkeypatch.setattr(handler_module.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(handler_module.dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(handler_module.dist, "all_gather_object", fake_gather)
+    for rank in (0, 1):
+        monkeypatch.setattr(handler_module.dist, "get_rank", lambda rank=rank: rank)
+        handler = MulticlassReportHandler(tmp_path / f"rank{rank}", ["background", "organ"])
+        handler.records = list(mine)
+        handler.write(None)
+    written = json.loads((tmp_path / "rank0" / "evaluation.json").read_text())
+    assert [c["case"] for c in written["cases"]] == ["a", "b"]
+    assert written["summary"]["organ"]["dice"]["mean"] == 0.75
+    assert not (tmp_path / "rank1").exists()
