@@ -46,7 +46,8 @@ def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight"
 
     Raises:
         TypeError: when ``weight`` is not a floating tensor.
-        ValueError: when its shape does not match ``input`` or it holds a negative value.
+        ValueError: when its shape does not match ``input`` or (on the CPU) it holds a negative value; on an
+            accelerator a negative value fails asynchronously (a device-side assertion), without a host sync.
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(weight).__name__}.")
@@ -63,9 +64,16 @@ def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight"
             f"`{name}` must have shape (B, 1 or C, *spatial) = ({b}, 1 or {c}, {', '.join(map(str, spatial))}), "
             f"got shape {tuple(weight.shape)}."
         )
-    low = weight.amin() if weight.numel() else None
-    if low is not None and bool(low < 0):
-        raise ValueError(f"`{name}` must be non-negative, got a minimum of {float(low)}.")
+    if weight.numel() == 0:
+        return weight
+    if weight.device.type == "cpu":
+        low = weight.amin()
+        if bool(low < 0):
+            raise ValueError(f"`{name}` must be non-negative, got a minimum of {float(low)}.")
+    else:
+        # on an accelerator a host-side check would stall every training step on a device-to-host copy; the
+        # asynchronous assertion fails the next kernel launch instead, with this message
+        torch._assert_async(weight.amin() >= 0, f"`{name}` must be non-negative, got a negative value.")
     return weight
 
 

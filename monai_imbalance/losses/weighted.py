@@ -35,6 +35,9 @@ def _weighted_sums(
     if weight.requires_grad or target.requires_grad:  # rare: let autograd differentiate everything
         wp = weight * input
         return (wp * target).sum(dims), (wp * input if squared else wp).sum(dims), (weight * y_k).sum(dims)
+    # one layout for every product below: a strided target (a one-hot moved from channels-last, say) would make
+    # each mixed product and the backward run strided
+    target = target.contiguous()
     sy = (target * target).mul_(weight).sum(dims) if squared else (weight * target).sum(dims)
     tp, sp = _PredictionSums.apply(input, target, weight, dims, squared)
     return tp, sp, sy

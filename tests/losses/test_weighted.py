@@ -379,3 +379,23 @@ def test_closed_form_gradient_equals_autograd_and_weight_gradient_flows(loss_cls
     torch.testing.assert_close(x1.grad, x2.grad)
     assert w2.grad is not None
     assert torch.isfinite(w2.grad).all()
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_strided_target_and_weight_give_the_contiguous_result(name):
+    # a one-hot moved from channels-last and a weight map sliced from a larger one: values and gradients must not
+    # depend on the memory layout (the closed-form path makes the target contiguous before its products)
+    x, y, w = _data(c=2, spatial=(6, 5))
+    y_strided = y.movedim(1, -1).contiguous().movedim(-1, 1)
+    w_strided = torch.stack([w, 2 * w], dim=-1)[..., 0]
+    assert not y_strided.is_contiguous()
+    assert not w_strided.is_contiguous()
+    torch.testing.assert_close(w_strided, w)
+    loss = LOSSES[name]()
+    x1 = x.clone().requires_grad_(True)
+    x2 = x.clone().requires_grad_(True)
+    v1, v2 = loss(x1, y, w), loss(x2, y_strided, w_strided)
+    v1.backward()
+    v2.backward()
+    torch.testing.assert_close(v2, v1)
+    torch.testing.assert_close(x2.grad, x1.grad)
