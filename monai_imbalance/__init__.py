@@ -75,6 +75,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "average_recall",
         "bootstrap",
         "froc_curve",
+        "item_lesion_records",
         "lesion_records",
         "object_dice",
         "permutation_test",

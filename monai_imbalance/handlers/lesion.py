@@ -12,7 +12,21 @@ from monai_imbalance.metrics.cumulative import FROCMetric, LesionDiceMetric
 __all__ = ["FROCHandler", "LesionDiceHandler"]
 
 
-class FROCHandler(IgniteMetricHandler):
+class _LesionMetricHandler(IgniteMetricHandler):
+    """An ignite metric handing the evaluator's per-case items to its metric as they are.
+
+    Ignite unrolls a ``(list, list)`` output into one single-item batch per case (a new tensor each time); with
+    unrolling off the metric receives the items themselves, so the lesion records of a case are matched once
+    for every lesion metric and :class:`~monai_imbalance.reporting.LesionReportHandler` of the evaluator
+    (:func:`~monai_imbalance.metrics.item_lesion_records`), and nothing is copied.
+    """
+
+    def __init__(self, metric_fn: Any, output_transform: Callable, save_details: bool) -> None:
+        super().__init__(metric_fn=metric_fn, output_transform=output_transform, save_details=save_details)
+        self._skip_unrolling = True
+
+
+class FROCHandler(_LesionMetricHandler):
     """Average recall over the FROC curve of every validation case, as an ignite metric.
 
     Wraps :class:`~monai_imbalance.metrics.FROCMetric`; attach it to an evaluator (or list it in a bundle's
@@ -55,7 +69,7 @@ class FROCHandler(IgniteMetricHandler):
         )
 
 
-class LesionDiceHandler(IgniteMetricHandler):
+class LesionDiceHandler(_LesionMetricHandler):
     """Object Dice (mean Dice of the detected lesions with their match) of every validation case.
 
     Wraps :class:`~monai_imbalance.metrics.LesionDiceMetric`.

@@ -18,7 +18,13 @@ from monai_imbalance.metrics.groups import (
     read_shirokikh2020_records,
     size_groups,
 )
-from monai_imbalance.metrics.lesions import CaseRecords, HitRule, equivalent_diameter, lesion_records
+from monai_imbalance.metrics.lesions import (
+    CaseRecords,
+    HitRule,
+    equivalent_diameter,
+    item_lesion_records,
+    lesion_records,
+)
 from monai_imbalance.metrics.stats import PermutationResult, permutation_test, segmentation_scores
 
 __all__ = [
@@ -36,6 +42,7 @@ __all__ = [
     "bootstrap",
     "equivalent_diameter",
     "froc_curve",
+    "item_lesion_records",
     "lesion_records",
     "object_dice",
     "pack_records",

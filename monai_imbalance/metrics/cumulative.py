@@ -21,7 +21,14 @@ from monai.metrics import CumulativeIterationMetric
 
 from monai_imbalance._utils import check_spacing, to_numpy
 from monai_imbalance.metrics.froc import FROCProtocol, average_recall, object_dice
-from monai_imbalance.metrics.lesions import CaseRecords, HitRule, _option, equivalent_diameter, lesion_records
+from monai_imbalance.metrics.lesions import (
+    CaseRecords,
+    HitRule,
+    _option,
+    equivalent_diameter,
+    item_lesion_records,
+    lesion_records,
+)
 
 __all__ = ["FROCMetric", "LesionDiceMetric", "pack_records", "unpack_records"]
 
@@ -158,6 +165,28 @@ class _LesionRecordsMetric(CumulativeIterationMetric):
             return pixdim[b] if isinstance(pixdim, list) else pixdim
         return None
 
+    def _compute_list(self, y_pred: Any, y: Any = None, **kwargs: Any) -> torch.Tensor:
+        """Records of a list of channel-first items (MONAI's decollated evaluator output).
+
+        Each case is matched once for every metric and handler reading the same items with the same settings
+        (:func:`~monai_imbalance.metrics.lesions.item_lesion_records`).
+        """
+        if y is None:
+            raise ValueError("`y` (the ground truth) is required.")
+        if not isinstance(y_pred, (list, tuple)) or not isinstance(y, (list, tuple)) or len(y_pred) != len(y):
+            raise ValueError(
+                "`y_pred` and `y` must be two lists of channel-first items of the same length, got "
+                f"{type(y_pred).__name__} and {type(y).__name__}."
+            )
+        if kwargs.get("confidence") is not None:
+            return super()._compute_list(y_pred, y, **kwargs)  # type: ignore[return-value]
+        rows = []
+        for p, y_ in zip(y_pred, y, strict=True):
+            self._check_batch(p.unsqueeze(0), y_.unsqueeze(0))
+            sp = self._case_spacing(y_.unsqueeze(0), 0, kwargs.get("spacing"))
+            rows.append(self._row(p, y_, sp, None))  # the items themselves: the memo keys on them
+        return torch.as_tensor(np.stack(rows), dtype=torch.float64)
+
     def _compute_tensor(self, y_pred: torch.Tensor, y: torch.Tensor | None = None, **kwargs: Any) -> torch.Tensor:
         """Records of every case of the batch: ``y_pred`` ``(B, 1, *spatial)`` probabilities, ``y`` the label.
 
@@ -166,27 +195,51 @@ class _LesionRecordsMetric(CumulativeIterationMetric):
         """
         if y is None:
             raise ValueError("`y` (the ground truth) is required.")
+        self._check_batch(y_pred, y)
+        confidence = kwargs.get("confidence")
+        rows = [
+            self._row(
+                y_pred[b],
+                y[b],
+                self._case_spacing(y, b, kwargs.get("spacing")),
+                None if confidence is None else confidence[b, 0],
+            )
+            for b in range(y_pred.shape[0])
+        ]
+        return torch.as_tensor(np.stack(rows), dtype=torch.float64)
+
+    @staticmethod
+    def _check_batch(y_pred: Any, y: Any) -> None:
         if y_pred.ndim < 3 or y_pred.shape[1] != 1 or tuple(y.shape) != tuple(y_pred.shape):
             raise ValueError(
                 f"`y_pred` and `y` must both be (B, 1, *spatial), got {tuple(y_pred.shape)} and {tuple(y.shape)}."
             )
-        confidence = kwargs.get("confidence")
-        rows = []
-        for b in range(y_pred.shape[0]):
-            sp = self._case_spacing(y, b, kwargs.get("spacing"))
-            sp = check_spacing(to_numpy(sp).tolist() if isinstance(sp, torch.Tensor) else sp, y_pred.ndim - 2)
-            rec = lesion_records(
-                y[b, 0],
-                y_pred[b, 0],
-                confidence=None if confidence is None else confidence[b, 0],
+
+    def _row(self, pred: Any, label: Any, spacing: Any, confidence: Any) -> np.ndarray:
+        """One case's packed row: ``pred`` and ``label`` channel-first ``(1, *spatial)``."""
+        sp = check_spacing(to_numpy(spacing).tolist() if isinstance(spacing, torch.Tensor) else spacing, pred.ndim - 1)
+        if confidence is None:
+            rec = item_lesion_records(
+                pred,
+                label,
                 spacing=sp,
                 threshold=self.threshold,
                 connectivity=self.connectivity,
                 hit_rule=self.hit_rule,
                 hit_threshold=self.hit_threshold,
             )
-            rows.append(pack_records(rec, self.max_lesions, self.max_fps))
-        return torch.as_tensor(np.stack(rows), dtype=torch.float64)
+        else:
+            rec = lesion_records(
+                label[0],
+                pred[0],
+                confidence=confidence,
+                spacing=sp,
+                threshold=self.threshold,
+                connectivity=self.connectivity,
+                hit_rule=self.hit_rule,
+                hit_threshold=self.hit_threshold,
+            )
+        return pack_records(rec, self.max_lesions, self.max_fps)
 
     def records(self) -> list[CaseRecords]:
         """Every case's records gathered so far (across ranks under DDP)."""

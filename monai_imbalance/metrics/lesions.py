@@ -10,16 +10,20 @@ every Dice / IoU follows from those intersections and the component sizes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import torch
 from monai.utils import StrEnum, look_up_option
 
 from monai_imbalance._utils import check_finite, check_spacing, to_numpy
 from monai_imbalance.maps.components import label_components
 
-__all__ = ["CaseRecords", "HitRule", "equivalent_diameter", "lesion_records"]
+__all__ = ["CaseRecords", "HitRule", "equivalent_diameter", "item_lesion_records", "lesion_records"]
 
 
 class HitRule(StrEnum):
@@ -262,3 +266,124 @@ def lesion_records(
         n_predictions=int(n_pr),
         case_id=case_id,
     )
+
+
+class _ItemRecordsMemo:
+    """The records of the case items an evaluator iteration produced, shared by every reader with one setting.
+
+    The metrics and the report handler of a bundle read the same ``engine.state.output`` items (MONAI's
+    ``from_engine`` hands each the same tensors) and would each extract and match every case's lesions; the
+    memo lets the first compute them and the others reuse them. An entry is valid while both item tensors are
+    alive (weak references: the memo never keeps a volume alive, and a new tensor that reuses a freed
+    tensor's ``id`` is a different object) and unchanged (their in-place version counters); non-tensor items
+    are never memoised.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def get(self, pred: Any, label: Any, settings: tuple, compute: Callable[[], CaseRecords]) -> CaseRecords:
+        """``compute()``'s records, or those of an earlier call on the same live, unchanged tensors."""
+        if not (isinstance(pred, torch.Tensor) and isinstance(label, torch.Tensor)):
+            return compute()
+        key = (id(pred), id(label), settings)
+        entry = self._entries.get(key)
+        if entry is not None:
+            pred_ref, label_ref, pred_version, label_version, records = entry
+            if (
+                pred_ref() is pred
+                and label_ref() is label
+                and pred._version == pred_version
+                and label._version == label_version
+            ):
+                self._entries.move_to_end(key)
+                return records
+        records = compute()
+        self._entries[key] = (weakref.ref(pred), weakref.ref(label), pred._version, label._version, records)
+        for k in [k for k, e in self._entries.items() if e[0]() is None or e[1]() is None]:
+            del self._entries[k]
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return records
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+
+_ITEM_MEMO = _ItemRecordsMemo()
+
+
+def item_lesion_records(
+    pred: Any,
+    label: Any,
+    spacing: Any = None,
+    threshold: float = 0.5,
+    connectivity: int | None = None,
+    hit_rule: str = "overlap",
+    hit_threshold: float = 0.5,
+    case_id: str | None = None,
+) -> CaseRecords:
+    """:func:`lesion_records` of one channel-first item, computed once per item for every caller.
+
+    The foreground is the last channel of ``pred`` and of ``label`` (channel 0 of a 1-channel map, channel 1
+    of a 2-channel background/foreground one). Handlers and metrics that read the same evaluator output items
+    with the same settings share one extraction and matching per case: the records are memoised on the item
+    tensors while they are alive and unchanged (see ``_ItemRecordsMemo``), so a FROC metric, an object-Dice
+    metric and a report handler attached to one evaluator match every case once.
+
+    Args:
+        pred: ``(1 or 2, *spatial)`` probabilities (tensor or array).
+        label: ``(1 or 2, *spatial)`` label.
+        spacing: voxel spacing of the case, or None for voxel units.
+        threshold: probability above which a voxel is predicted foreground.
+        connectivity: orthogonal hops; ``None`` for full connectivity.
+        hit_rule: ``"overlap"``, ``"dice"`` or ``"iou"``.
+        hit_threshold: the Dice / IoU a hit needs under the stricter rules.
+        case_id: identifier stored in the returned records.
+
+    Returns:
+        The case's :class:`CaseRecords` (a fresh object per call; the arrays are shared with the memo and must
+        not be modified in place).
+
+    Raises:
+        ValueError: when an item is not channel-first with 1 or 2 channels, or as :func:`lesion_records`.
+
+    Example:
+        >>> label = torch.zeros(1, 6, 6); label[0, 1:3, 1:3] = 1
+        >>> pred = label * 0.9
+        >>> item_lesion_records(pred, label).lesion_confidence.tolist()
+        [0.8999999761581421]
+        >>> item_lesion_records(pred, label) is item_lesion_records(pred, label)  # fresh objects, one matching
+        False
+    """
+    for name, x in (("pred", pred), ("label", label)):
+        if getattr(x, "ndim", 0) < 2 or x.shape[0] not in (1, 2):
+            raise ValueError(
+                f"`{name}` items must be channel-first with 1 channel (or 2: background, foreground), "
+                f"got shape {tuple(getattr(x, 'shape', ()))}."
+            )
+    sp = check_spacing(spacing, label.ndim - 1)
+    settings = (
+        pred.shape[0],
+        label.shape[0],
+        None if sp is None else tuple(sp),
+        float(threshold),
+        connectivity,
+        str(hit_rule),
+        float(hit_threshold),
+    )
+
+    def compute() -> CaseRecords:
+        return lesion_records(
+            to_numpy(label[label.shape[0] - 1]),
+            to_numpy(pred[pred.shape[0] - 1]),
+            spacing=sp,
+            threshold=threshold,
+            connectivity=connectivity,
+            hit_rule=hit_rule,
+            hit_threshold=hit_threshold,
+        )
+
+    return replace(_ITEM_MEMO.get(pred, label, settings, compute), case_id=case_id)

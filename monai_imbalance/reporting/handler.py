@@ -11,9 +11,8 @@ import torch.distributed as dist
 from monai.handlers import from_engine
 from monai.utils import IgniteInfo, min_version, optional_import
 
-from monai_imbalance._utils import to_numpy
 from monai_imbalance.metrics.froc import FROCProtocol
-from monai_imbalance.metrics.lesions import CaseRecords, _option, lesion_records
+from monai_imbalance.metrics.lesions import CaseRecords, _option, item_lesion_records
 from monai_imbalance.reporting.lesion import write_lesion_report
 from monai_imbalance.transforms import resolve_spacing
 
@@ -30,16 +29,6 @@ __all__ = ["LesionReportHandler"]
 
 def _default_transform(output: Any) -> Any:
     return from_engine(["pred", "label"])(output)
-
-
-def _foreground(x: Any, name: str) -> Any:
-    """The spatial foreground volume of a channel-first item: channel 0 of one, channel 1 of two."""
-    if x.ndim < 2 or x.shape[0] not in (1, 2):
-        raise ValueError(
-            f"`{name}` items must be channel-first with 1 channel (or 2: background, foreground), "
-            f"got shape {tuple(x.shape)}."
-        )
-    return x[x.shape[0] - 1]
 
 
 def gather_to_rank0(records: list[Any]) -> list[Any] | None:
@@ -64,8 +53,10 @@ class LesionReportHandler:
     On ``STARTED`` the records are cleared; on ``ITERATION_COMPLETED`` every item of the output (after
     ``output_transform``, which gives ``(preds, labels)``: per item a channel-first probability map and
     label) becomes :func:`~monai_imbalance.metrics.lesion_records`, with the label's MetaTensor spacing
-    (``pixdim``) when it has one, so sizes are in mm; on ``COMPLETED`` the records of every DDP rank are
-    gathered (``torch.distributed.all_gather_object``) and rank 0 calls
+    (``pixdim``) when it has one, so sizes are in mm; each case is matched once per evaluator: through
+    :func:`~monai_imbalance.metrics.item_lesion_records`, a FROC or object-Dice metric reading the same items
+    with the same threshold, connectivity and the ``overlap`` hit rule shares the records. On ``COMPLETED``
+    the records of every DDP rank are gathered (``torch.distributed.all_gather_object``) and rank 0 calls
     :func:`~monai_imbalance.reporting.write_lesion_report`. The case id is the label's file name when its
     meta data has one, else ``case_<i>``. A run without any case warns and writes nothing.
 
@@ -144,13 +135,11 @@ class LesionReportHandler:
             meta = getattr(label, "meta", None) or {}
             filename = meta.get("filename_or_obj")
             case_id = Path(str(filename)).name if filename else f"case_{len(self.records)}"
-            spacing = resolve_spacing(label)
-            lab, prob = to_numpy(_foreground(label, "label")), to_numpy(_foreground(pred, "pred"))
             self.records.append(
-                lesion_records(
-                    lab,
-                    prob,
-                    spacing=spacing,
+                item_lesion_records(
+                    pred,
+                    label,
+                    spacing=resolve_spacing(label),
                     threshold=self.threshold,
                     connectivity=self.connectivity,
                     case_id=case_id,

@@ -31,3 +31,43 @@ def test_froc_is_key_metric_of_supervised_evaluator():
     assert abs(evaluator.state.metrics["object_dice"] - object_dice(cases)[0]) < 1e-6
     assert evaluator.state.best_metric == evaluator.state.metrics["avg_recall"]
     assert evaluator.state.metric_details["avg_recall"].shape[0] == 4
+
+
+def test_metrics_and_report_handler_match_every_case_once(tmp_path, monkeypatch):
+    from monai_imbalance.metrics import lesions as lesions_module
+    from monai_imbalance.reporting import LesionReportHandler
+
+    calls = []
+    original = lesions_module.lesion_records
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("hit_rule"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lesions_module, "lesion_records", counted)
+    loader, p, y = _data()
+    out = from_engine(["pred", "label"])
+    report = LesionReportHandler(tmp_path, n_draws=3)
+    evaluator = SupervisedEvaluator(
+        device=torch.device("cpu"),
+        val_data_loader=loader,
+        network=torch.nn.Identity(),
+        key_val_metric={"avg_recall": FROCHandler(output_transform=out)},
+        additional_metrics={
+            "object_dice": LesionDiceHandler(output_transform=out),
+            "strict_recall": FROCHandler(output_transform=out, hit_rule="dice", hit_threshold=0.5),
+        },
+        val_handlers=[report],
+    )
+    evaluator.run()
+    # 4 cases: one overlap-rule matching shared by three readers, one dice-rule matching of the strict metric
+    assert sorted(calls) == ["dice"] * 4 + ["overlap"] * 4
+    cases = [lesion_records(y[b, 0], p[b, 0]) for b in range(p.shape[0])]
+    strict = [lesion_records(y[b, 0], p[b, 0], hit_rule="dice") for b in range(p.shape[0])]
+    assert evaluator.state.metrics["avg_recall"] == torch.tensor(average_recall(cases)).item()
+    assert evaluator.state.metrics["strict_recall"] == torch.tensor(average_recall(strict)).item()
+    assert abs(evaluator.state.metrics["object_dice"] - object_dice(cases)[0]) < 1e-6
+    assert report.report["average_recall"] == average_recall(cases)
+    # a second run (new output tensors) matches again
+    evaluator.run()
+    assert len(calls) == 16

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
 import torch
 
-from monai_imbalance.metrics import CaseRecords, equivalent_diameter, lesion_records
+from monai_imbalance.metrics import CaseRecords, equivalent_diameter, item_lesion_records, lesion_records
+from monai_imbalance.metrics import lesions as lesions_module
 from tests._reference_metrics import ref_lesion_records
 
 
@@ -171,3 +174,90 @@ def test_case_records_validation():
         CaseRecords([np.nan], [0.1], [1], [1], [])
     with pytest.raises(ValueError, match="`fp_volume` must have one value per false positive"):
         CaseRecords([], [], [], [], [0.5], [1.0], [1.0, 2.0])
+
+
+# ---- item_lesion_records: one matching per item for every reader
+
+
+def _counting(monkeypatch):
+    calls = []
+    original = lesions_module.lesion_records
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lesions_module, "lesion_records", counted)
+    lesions_module._ITEM_MEMO.clear()
+    return calls
+
+
+def _item(seed=0, shape=(12, 10, 8)):
+    g = torch.Generator().manual_seed(seed)
+    label = (torch.rand((1, *shape), generator=g) > 0.93).float()
+    pred = (0.6 * label + 0.5 * torch.rand((1, *shape), generator=g)).clamp(0, 1)
+    return pred, label
+
+
+def _same(a, b):
+    for name in ("lesion_confidence", "lesion_dice", "lesion_volume", "fp_confidence", "fp_volume"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.n_predictions == b.n_predictions
+
+
+def test_item_records_equal_lesion_records_and_are_computed_once(monkeypatch):
+    calls = _counting(monkeypatch)
+    pred, label = _item()
+    expected = lesion_records(label[0].numpy(), pred[0].numpy(), spacing=(1.0, 1.0, 2.0))
+    first = item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), case_id="a")
+    second = item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), case_id="b")
+    _same(first, expected)
+    _same(second, expected)
+    assert (first.case_id, second.case_id) == ("a", "b")
+    assert len(calls) == 1  # one matching for both item calls (the reference above is not counted)
+    # another setting, another matching
+    _same(
+        item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), hit_rule="dice"),
+        lesion_records(label[0], pred[0], spacing=(1.0, 1.0, 2.0), hit_rule="dice"),
+    )
+    assert len(calls) == 2
+
+
+def test_item_records_see_in_place_changes_and_new_tensors(monkeypatch):
+    calls = _counting(monkeypatch)
+    pred, label = _item(1)
+    before = item_lesion_records(pred, label)
+    pred.mul_(0.0)  # in place: the version counter moves, the memo must not answer
+    after = item_lesion_records(pred, label)
+    assert after.n_predictions == 0
+    assert before.n_predictions > 0
+    assert len(calls) == 2
+    item_lesion_records(pred.clone(), label)  # equal values, another tensor: computed again
+    assert len(calls) == 3
+
+
+def test_item_records_memo_holds_no_volume_and_skips_arrays(monkeypatch):
+    calls = _counting(monkeypatch)
+    pred, label = _item(2)
+    ref = weakref.ref(pred)
+    item_lesion_records(pred, label)
+    del pred
+    gc.collect()
+    assert ref() is None  # the memo kept no reference to the volume
+    p2, l2 = _item(3)
+    item_lesion_records(p2, l2)  # inserting prunes the dead entry
+    assert len(lesions_module._ITEM_MEMO._entries) == 1
+    arr_p, arr_l = p2.numpy(), l2.numpy()
+    item_lesion_records(arr_p, arr_l)
+    item_lesion_records(arr_p, arr_l)
+    assert len(calls) == 4  # numpy items are never memoised
+
+
+def test_item_records_two_channel_items_and_errors():
+    pred, label = _item(4)
+    two_pred, two_label = torch.cat([1 - pred, pred]), torch.cat([1 - label, label])
+    _same(item_lesion_records(two_pred, two_label), lesion_records(label[0], pred[0]))
+    with pytest.raises(ValueError, match="`pred` items must be channel-first"):
+        item_lesion_records(torch.zeros(3, 4, 4), torch.zeros(1, 4, 4))
+    with pytest.raises(ValueError, match="`label` items must be channel-first"):
+        item_lesion_records(torch.zeros(1, 4, 4), torch.zeros(4, 4))
