@@ -276,7 +276,7 @@ class _ItemRecordsMemo:
     memo lets the first compute them and the others reuse them. An entry is valid while both item tensors are
     alive (weak references: the memo never keeps a volume alive, and a new tensor that reuses a freed
     tensor's ``id`` is a different object) and unchanged (their in-place version counters); non-tensor items
-    are never memoised.
+    and inference-mode tensors (which have no version counter) are never memoised.
     """
 
     def __init__(self, max_entries: int = 256) -> None:
@@ -286,6 +286,8 @@ class _ItemRecordsMemo:
     def get(self, pred: Any, label: Any, settings: tuple, compute: Callable[[], CaseRecords]) -> CaseRecords:
         """``compute()``'s records, or those of an earlier call on the same live, unchanged tensors."""
         if not (isinstance(pred, torch.Tensor) and isinstance(label, torch.Tensor)):
+            return compute()
+        if pred.is_inference() or label.is_inference():  # no version counter: a change could not be seen
             return compute()
         key = (id(pred), id(label), settings)
         entry = self._entries.get(key)

@@ -251,6 +251,11 @@ def test_item_records_memo_holds_no_volume_and_skips_arrays(monkeypatch):
     item_lesion_records(arr_p, arr_l)
     item_lesion_records(arr_p, arr_l)
     assert len(calls) == 4  # numpy items are never memoised
+    with torch.inference_mode():
+        inf_p, inf_l = p2.clone(), l2.clone()
+    _same(item_lesion_records(inf_p, inf_l), item_lesion_records(p2, l2))
+    item_lesion_records(inf_p, inf_l)
+    assert len(calls) == 6  # inference tensors have no version counter: never memoised
 
 
 def test_item_records_two_channel_items_and_errors():
