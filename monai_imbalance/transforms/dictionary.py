@@ -7,6 +7,13 @@ Example pipeline (paper 1: weights per patch, after the crop; paper 2: RRW on th
         RandCropByPosNegLabeld(["image", "label", "label_rrw"], "label", (96, 96, 96)),
         ComputeInverseWeightMapd("label"),                        # adds "label_weight" per patch
     ])
+
+Lazy resampling (``Compose(..., lazy=True)``): these transforms are not lazy, so MONAI applies the pending
+spatial operations of the label before them; with monai 1.6.1 that application interpolates the label
+bilinearly even when ``Spacingd`` was given ``mode="nearest"`` (a binary label comes back with values 0.5, a
+class-index label with non-integer values, which the transforms reject with a ``ValueError``). Pass
+``overrides={"label": {"mode": "nearest"}}`` to ``Compose``; the maps then equal those of the eager pipeline
+(tested).
 """
 
 from __future__ import annotations

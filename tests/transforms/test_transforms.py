@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from monai.data import MetaTensor, set_track_meta
-from monai.transforms import Compose, MapTransform, RandCropByPosNegLabeld, SpatialCropd, Transform
+from monai.transforms import Compose, MapTransform, RandCropByPosNegLabeld, Spacingd, SpatialCropd, Transform
 from monai.utils import TransformBackends
 
 from monai_imbalance.maps import inverse_weight_map
@@ -240,6 +240,44 @@ def test_compose_rand_crop_rrw_before_inverse_after():
         torch.testing.assert_close(weight.affine, s["label"].affine)
     # the whole-image map differs from a map of the patch (so the order of the pipeline is what is tested)
     assert any(not np.allclose(rrw_map(s["label"].numpy(), SPACING, 2), s["label_rrw"].numpy()) for s in samples)
+
+
+def _resample_crop_pipeline(lazy, overrides=None):
+    return Compose(
+        [
+            Spacingd(["image", "label"], pixdim=(1.25, 1.25, 1.25), mode=("bilinear", "nearest")),
+            ComputeRRWMapd("label", num_classes=2),
+            RandCropByPosNegLabeld(["image", "label", "label_rrw"], "label", (12, 10, 8), pos=1, neg=1, num_samples=2),
+            ComputeInverseWeightMapd("label"),
+        ],
+        lazy=lazy,
+        overrides=overrides,
+    )
+
+
+def test_lazy_compose_with_nearest_override_equals_eager():
+    shape = (24, 22, 20)
+    affine = torch.diag(torch.tensor([1.0, 1.0, 2.5, 1.0], dtype=torch.float64))
+
+    def data():
+        raw = torch.from_numpy(binary_label(shape, seed=5)).float()
+        return {
+            "image": MetaTensor(torch.randn(1, *shape, generator=torch.Generator().manual_seed(0)), affine=affine),
+            "label": MetaTensor(raw, affine=affine),
+        }
+
+    eager = _resample_crop_pipeline(lazy=False)
+    lazy = _resample_crop_pipeline(lazy=True, overrides={"label": {"mode": "nearest"}})
+    eager.set_random_state(seed=1)
+    lazy.set_random_state(seed=1)
+    for a, b in zip(eager(data()), lazy(data()), strict=True):
+        for key in ("label", "label_rrw", "label_weight"):
+            torch.testing.assert_close(b[key].as_tensor(), a[key].as_tensor())
+        torch.testing.assert_close(b["label_rrw"].pixdim, a["label"].pixdim)
+    # without the override MONAI interpolates the pending label bilinearly: the transform refuses it, loudly
+    with pytest.raises(RuntimeError, match="ComputeRRWMapd") as info:
+        _resample_crop_pipeline(lazy=True)(data())
+    assert "integer class indices" in str(info.value.__cause__)
 
 
 def test_compose_spatial_crop_deterministic():
