@@ -129,7 +129,8 @@ def label_components_torch(
     Each foreground voxel starts with its own flat index as label; labels take the neighbourhood minimum
     over foreground voxels and then jump to the label of the voxel they name (pointer jumping), until
     nothing changes; the surviving labels (each component's first voxel in C order) are renumbered
-    ``1..K`` in that order. Nothing is copied to the host but the number of components.
+    ``1..K`` in that order. Nothing is copied to the host but one boolean per iteration (converged?) and the
+    number of components (tested in ``tests/maps/test_device_path.py``).
 
     Args:
         mask: spatial-only mask ``(*spatial)``, boolean or 0/1, on any device.
