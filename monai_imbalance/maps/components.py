@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import TypeVar
 
 import numpy as np
@@ -19,6 +20,10 @@ except ImportError:  # pragma: no cover - cc3d is an install requirement
 __all__ = ["component_sizes", "label_components", "label_components_torch"]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
+
+# the sparse (edge list) labelling of the torch path is used while the edges are at most this many per voxel of
+# the volume (two int64 edge arrays: 16 bytes per edge, twice the dense int64 label volume per edge and voxel)
+_EDGE_BUDGET = 1
 
 # cc3d names connectivity by neighbour count; ours is the number of orthogonal hops (scipy / scikit-image style)
 _CC3D_CONNECTIVITY = {(2, 1): 4, (2, 2): 8, (3, 1): 6, (3, 2): 18, (3, 3): 26}
@@ -126,11 +131,16 @@ def label_components_torch(
 ) -> tuple[torch.Tensor, int]:
     """Connected components in pure torch, on the mask's device (the CUDA path of :func:`label_components`).
 
-    Each foreground voxel starts with its own flat index as label; labels take the neighbourhood minimum
-    over foreground voxels and then jump to the label of the voxel they name (pointer jumping), until
-    nothing changes; the surviving labels (each component's first voxel in C order) are renumbered
-    ``1..K`` in that order. Nothing is copied to the host but one boolean per iteration (converged?) and the
-    number of components (tested in ``tests/maps/test_device_path.py``).
+    Sparse masks (lesions: at most one edge per voxel of the volume) are labelled on the list of their
+    foreground voxels: the edges between neighbouring foreground voxels are listed once; every voxel starts
+    with its own rank (C order) as label; each iteration hooks every edge's voxels and their labels' voxels
+    to the smaller label (``scatter_reduce`` min) and jumps pointers twice, until nothing changes; the roots
+    (labels naming themselves, each component's first voxel in C order) are numbered ``1..K`` by a cumulative
+    sum. Only the foreground is touched in the iterations, so a lesion patch costs a handful of passes over
+    the volume. Dense masks take the dense form of the same propagation (neighbourhood minimum over the whole
+    volume, then pointer jumping). Nothing is copied to the host but the foreground and edge counts, one
+    boolean per iteration (converged?) and the number of components (tested in
+    ``tests/maps/test_device_path.py``).
 
     Args:
         mask: spatial-only mask ``(*spatial)``, boolean or 0/1, on any device.
@@ -160,13 +170,69 @@ def label_components_torch(
     conn = _check_connectivity(connectivity, mask.ndim)
     t = mask.as_tensor() if hasattr(mask, "as_tensor") else mask
     fg = t.detach() != 0
+    idx, comp, num = _compact_components(fg, conn, max_iter)
+    out = torch.zeros(fg.numel(), dtype=torch.int64, device=fg.device)
+    out[idx] = comp
+    return out.reshape(fg.shape), num
+
+
+def _compact_components(
+    fg: torch.Tensor, conn: int, max_iter: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """``(idx, comp, K)``: flat indices of the foreground voxels (ascending), their component ``1..K``, ``K``."""
     n = fg.numel()
-    if n == 0:
-        return torch.zeros(fg.shape, dtype=torch.int64, device=fg.device), 0
+    idx = torch.nonzero(fg.reshape(-1)).reshape(-1)
+    m = idx.numel()
+    if m == 0:
+        return idx, idx.clone(), 0
+    half = [o for o in _neighbour_offsets(fg.ndim, conn) if o > (0,) * fg.ndim]  # each edge once
+    limit = n if max_iter is None else max_iter
+    if m * len(half) <= _EDGE_BUDGET * n:
+        lab = _propagate_sparse(fg.shape, idx, half, limit)
+        roots = lab == torch.arange(m, device=fg.device)
+        rank = torch.cumsum(roots, 0)
+        return idx, rank[lab], int(rank[-1])
+    labels, num = _components_dense(fg, conn, limit)
+    return idx, labels.reshape(-1)[idx], num
+
+
+def _propagate_sparse(shape: torch.Size, idx: torch.Tensor, half: list[tuple[int, ...]], limit: int) -> torch.Tensor:
+    """Rank (among ``idx``) of the first voxel of every foreground voxel's component."""
+    dev, m = idx.device, idx.numel()
+    n = math.prod(shape)
+    strides = torch.tensor([math.prod(shape[i + 1 :]) for i in range(len(shape))], device=dev)
+    size = torch.tensor(list(shape), device=dev)
+    offsets = torch.tensor(half, device=dev)
+    coords = (idx[:, None] // strides) % size  # (m, ndim)
+    inside = ((coords[:, None, :] + offsets) >= 0).all(-1) & ((coords[:, None, :] + offsets) < size).all(-1)
+    rank = torch.full((n,), -1, dtype=torch.int64, device=dev)
+    rank[idx] = torch.arange(m, device=dev)
+    neighbour = torch.where(inside, rank[(idx[:, None] + offsets @ strides).clamp(0, n - 1)], -1)  # (m, P)
+    edge = neighbour >= 0
+    src = torch.arange(m, device=dev)[:, None].expand_as(neighbour)[edge]
+    dst = neighbour[edge]
+    del rank, neighbour, edge, inside, coords
+    lab = torch.arange(m, device=dev)
+    for _ in range(limit):
+        ls, ld = lab[src], lab[dst]
+        low = torch.minimum(ls, ld)
+        new = lab.scatter_reduce(0, src, low, "amin")  # voxels take the smaller label of their edges
+        new.scatter_reduce_(0, dst, low, "amin")
+        new.scatter_reduce_(0, ls, low, "amin")  # ... and so do the voxels their labels name (hooking)
+        new.scatter_reduce_(0, ld, low, "amin")
+        new = new[new][new]  # pointer jumping: every label names a voxel of the same component
+        if torch.equal(new, lab):
+            break
+        lab = new
+    return lab
+
+
+def _components_dense(fg: torch.Tensor, conn: int, limit: int) -> tuple[torch.Tensor, int]:
+    """Neighbourhood minimum over the whole volume, then pointer jumping: for masks with many edges."""
+    n = fg.numel()
     sentinel = n  # larger than every flat index
     index = torch.arange(n, device=fg.device, dtype=torch.int64).reshape(fg.shape)
     labels = torch.where(fg, index, torch.full_like(index, sentinel))
-    limit = n if max_iter is None else max_iter
     for _ in range(limit):
         if conn == fg.ndim:
             new = _box_min(labels, sentinel)

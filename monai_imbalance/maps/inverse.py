@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from monai_imbalance._utils import check_channel_first, check_finite
-from monai_imbalance.maps.components import _check_connectivity, label_components, label_components_torch
+from monai_imbalance.maps.components import _check_connectivity, _compact_components, label_components
 
 try:  # the fast CPU path: one multi-label pass for every class at once
     import cc3d
@@ -223,14 +223,17 @@ def _label_per_class(cls: np.ndarray, connectivity: int) -> tuple[np.ndarray, in
 def _inverse_weight_map_torch(
     label: torch.Tensor, connectivity: int, threshold: float, min_weight: float | None, max_weight: float | None
 ) -> torch.Tensor:
-    """Pure-torch path (CUDA, or CPU in tests): no copy to the host but the component counts."""
+    """Pure-torch path (CUDA, or CPU in tests): no copy to the host but the component counts.
+
+    Works on the foreground voxels only (:func:`~monai_imbalance.maps.components._compact_components`): the
+    background, one component, is filled in one pass.
+    """
     spatial = label.shape[1:]
     total = math.prod(spatial)
     if label.shape[0] == 1:
-        components, num = label_components_torch(label[0] > threshold, connectivity)
+        masks = [label[0] > threshold]
     else:
-        components = torch.zeros(spatial, dtype=torch.int64, device=label.device)
-        num = 0
+        masks = []
         taken = torch.zeros(spatial, dtype=torch.bool, device=label.device)
         for c in range(1, label.shape[0]):
             mask = label[c] > threshold
@@ -238,9 +241,17 @@ def _inverse_weight_map_torch(
             if overlap:
                 raise _overlap_error(overlap, threshold)
             taken |= mask
-            labels, k = label_components_torch(mask, connectivity)
-            components += torch.where(labels > 0, labels + num, 0)
-            num += k
-    sizes = torch.bincount(components.reshape(-1), minlength=num + 1)
+            masks.append(mask)
+    indices, components, num = [], [], 0
+    for mask in masks:
+        idx, comp, k = _compact_components(mask, connectivity)
+        indices.append(idx)
+        components.append(comp + num)
+        num += k
+    idx, comp = torch.cat(indices), torch.cat(components)
+    sizes = torch.bincount(comp, minlength=num + 1)
+    sizes[0] = total - idx.numel()
     table = _clip(_weight_table(sizes, num, total), min_weight, max_weight).float()
-    return table[components].unsqueeze(0)
+    out = table[:1].expand(total).clone()  # the background weight, without reading it on the host
+    out[idx] = table[comp]
+    return out.reshape(1, *spatial)

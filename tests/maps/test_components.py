@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
+from monai_imbalance.maps import components as components_module
 from monai_imbalance.maps.components import component_sizes, label_components, label_components_torch
+from tests._reference_maps import random_lesion_mask
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -28,10 +30,19 @@ def scipy_reference(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, in
 
 SHAPES = [(17,), (13, 11), (9, 8, 7)]
 
+# the torch path labels sparse masks on an edge list and dense ones on the whole volume: force each in turn
+TORCH_PATHS = {"sparse": 10**9, "dense": 0}
+
+
+@pytest.fixture(params=sorted(TORCH_PATHS))
+def torch_path(request, monkeypatch):
+    monkeypatch.setattr(components_module, "_EDGE_BUDGET", TORCH_PATHS[request.param])
+    return request.param
+
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{len(s)}d")
 @pytest.mark.parametrize("density", [0.2, 0.5, 0.7])
-def test_all_backends_match_scipy(shape, density):
+def test_all_backends_match_scipy(shape, density, torch_path):
     rng = np.random.default_rng(len(shape) * 10 + int(density * 10))
     mask = rng.random(shape) < density
     for conn in range(1, len(shape) + 1):
@@ -59,7 +70,7 @@ def test_default_is_full_connectivity():
     assert label_components_torch(torch.from_numpy(mask))[1] == 1
 
 
-def test_long_snake_converges():
+def test_long_snake_converges(torch_path):
     # a serpentine path forces many propagation steps without pointer jumping
     mask = np.zeros((21, 21), bool)
     mask[::2, :] = True
@@ -70,7 +81,7 @@ def test_long_snake_converges():
     assert same_partition(labels.numpy(), scipy_reference(mask, 1)[0])
 
 
-def test_torch_numbering_follows_c_order():
+def test_torch_numbering_follows_c_order(torch_path):
     mask = torch.tensor([[0, 1, 0, 1], [1, 0, 0, 1]])
     labels, k = label_components_torch(mask, connectivity=1)
     assert k == 3
@@ -78,7 +89,7 @@ def test_torch_numbering_follows_c_order():
     assert first_voxel == sorted(first_voxel)
 
 
-def test_empty_and_full_masks():
+def test_empty_and_full_masks(torch_path):
     for fn in (label_components, label_components_torch):
         labels, k = fn(torch.zeros(4, 5, dtype=torch.bool))
         assert k == 0
@@ -125,9 +136,28 @@ def test_torch_errors():
 @given(mask=arrays(bool, st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6))), conn=st.integers(1, 3))
 def test_property_torch_matches_scipy(mask, conn):
     ref, k_ref = scipy_reference(mask, conn)
-    labels, k = label_components_torch(torch.from_numpy(mask), connectivity=conn)
+    results = {}
+    for path, budget in TORCH_PATHS.items():
+        components_module._EDGE_BUDGET, saved = budget, components_module._EDGE_BUDGET
+        try:
+            results[path] = label_components_torch(torch.from_numpy(mask), connectivity=conn)
+        finally:
+            components_module._EDGE_BUDGET = saved
+    for labels, k in results.values():
+        assert k == k_ref
+        assert same_partition(labels.numpy(), ref)
+    # both number the components by their first voxel in C order: identical labels
+    assert torch.equal(results["sparse"][0], results["dense"][0])
+
+
+def test_sparse_path_on_a_lesion_patch_equals_cc3d():
+    # the default choice for a lesion-like patch is the edge list; numbering as cc3d's (first voxel in C order)
+    mask = random_lesion_mask((40, 36, 30), 12, np.random.default_rng(4)) > 0
+    assert mask.sum() * 13 <= mask.size  # the sparse path is the one taken
+    labels, k = label_components_torch(torch.from_numpy(mask))
+    ref, k_ref = label_components(mask)
     assert k == k_ref
-    assert same_partition(labels.numpy(), ref)
+    np.testing.assert_array_equal(labels.numpy(), ref)
 
 
 @pytest.mark.gpu
