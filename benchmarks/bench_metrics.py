@@ -19,6 +19,11 @@ records of every case (timed and summed), then the FROC, average recall and boot
 ``--draws`` draws (core functions), and the whole :func:`monai_imbalance.reporting.lesion_report`
 (adds object Dice and the three size groups, each with its own bootstrap) timed separately.
 
+Evaluator: the lesion bundle's validation readers on one MONAI ``SupervisedEvaluator`` (identity network over
+``--eval-cases`` cases of 192^3 in batches of two): the FROC metric alone, then FROC + object Dice +
+``LesionReportHandler`` sharing one matching per case (``item_lesion_records``), then the same three with the
+sharing turned off (each matches every case itself, as before the memo).
+
 Usage::
 
     python benchmarks/bench_metrics.py                 # 128^3, 256^3, 512x512x300; 300 cases, 100 draws
@@ -200,19 +205,71 @@ def evaluation_rows(n_cases: int, draws: int, shape: tuple[int, ...]) -> list[tu
     ]
 
 
+def evaluator_rows(n_cases: int, shape: tuple[int, ...], repeat: int) -> list[tuple[str, float]]:
+    import tempfile
+
+    import torch
+    from monai.engines import SupervisedEvaluator
+    from monai.handlers import from_engine
+
+    from monai_imbalance.handlers import FROCHandler, LesionDiceHandler
+    from monai_imbalance.metrics import lesions as lesions_module
+    from monai_imbalance.reporting import LesionReportHandler
+
+    pairs = [make_pair(shape, seed=2000 + i) for i in range(n_cases)]
+    loader = [
+        {
+            "image": torch.stack([torch.from_numpy(p[None]) for _, p in pairs[i : i + 2]]),
+            "label": torch.stack([torch.from_numpy(lab[None].astype(np.float32)) for lab, _ in pairs[i : i + 2]]),
+        }
+        for i in range(0, n_cases, 2)
+    ]
+    out = from_engine(["pred", "label"])
+
+    def run(readers: int) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            extra = {"object_dice": LesionDiceHandler(output_transform=out)} if readers > 1 else None
+            handlers = [LesionReportHandler(tmp, n_draws=10)] if readers > 2 else None
+            SupervisedEvaluator(
+                device=torch.device("cpu"),
+                val_data_loader=loader,
+                network=torch.nn.Identity(),
+                key_val_metric={"avg_recall": FROCHandler(output_transform=out)},
+                additional_metrics=extra,
+                val_handlers=handlers,
+            ).run()
+
+    memo = lesions_module._ITEM_MEMO
+    t_one = best_time(lambda: run(1), repeat)
+    t_shared = best_time(lambda: run(3), repeat)
+    saved, memo.max_entries = memo.max_entries, 0  # every reader matches every case itself
+    try:
+        t_each = best_time(lambda: run(3), repeat)
+    finally:
+        memo.max_entries = saved
+    return [
+        ("FROC metric alone", t_one),
+        ("FROC + object Dice + report, one matching per case", t_shared),
+        ("FROC + object Dice + report, each reader matching (memo off)", t_each),
+    ]
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--sizes", default="128,256,512x512x300", help="comma-separated sizes: 128 or 512x512x300")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per measurement (the best is reported)")
     parser.add_argument("--cases", type=int, default=300, help="cases of the full evaluation")
     parser.add_argument("--draws", type=int, default=100, help="bootstrap draws of the full evaluation")
+    parser.add_argument("--eval-cases", type=int, default=8, help="cases of the evaluator comparison")
     parser.add_argument("--quick", action="store_true", help="small volumes, 12 cases of 48^3, 10 draws")
     args = parser.parse_args(argv)
     if args.quick:
         sizes, n_cases, draws, case_shape = [(48, 48, 48), (64, 56, 40)], 12, 10, (48, 48, 48)
+        eval_cases, eval_shape = 4, (48, 48, 48)
     else:
         sizes = [parse_size(s) for s in args.sizes.split(",")]
         n_cases, draws, case_shape = args.cases, args.draws, (128, 128, 128)
+        eval_cases, eval_shape = args.eval_cases, (192, 192, 192)
     repeat = max(1, args.repeat)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -238,6 +295,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         rows.append({"step": name, "seconds": seconds})
         target = f" (< {TARGET_EVAL_S:g}: {'ok' if seconds < TARGET_EVAL_S else 'MISSED'})" if "total" in name else ""
         print(f"| {name} | {seconds:.2f}{target} |")
+
+    print(f"\n| SupervisedEvaluator, {eval_cases} cases of {'x'.join(map(str, eval_shape))} | time (s) |")
+    print("|---|---:|")
+    for name, seconds in evaluator_rows(eval_cases, eval_shape, repeat):
+        rows.append({"step": name, "seconds": seconds})
+        print(f"| {name} | {seconds:.2f} |")
     return rows
 
 

@@ -34,7 +34,7 @@ def _tables(text):
 
 def test_quick_bench_prints_parsable_tables(bench, capsys):
     rows = bench.main(["--quick"])
-    volumes, evaluation = _tables(capsys.readouterr().out)
+    volumes, evaluation, evaluator = _tables(capsys.readouterr().out)
     assert volumes[0] == ["volume", "lesions", "predictions", "recipe (s)", "ours (s)", "speed-up (target)"]
     assert [r[0] for r in volumes[2:]] == ["48x48x48", "64x56x40"]
     for r, row in zip(volumes[2:], rows, strict=False):
@@ -46,6 +46,10 @@ def test_quick_bench_prints_parsable_tables(bench, capsys):
     assert evaluation[0][0].startswith("full evaluation, 12 cases")
     assert len(evaluation) == 6
     assert all(float(r[1].split()[0]) >= 0 for r in evaluation[2:])
+    assert evaluator[0][0] == "SupervisedEvaluator, 4 cases of 48x48x48"
+    both = "FROC + object Dice + report"
+    assert [r[0].split(",")[0] for r in evaluator[2:]] == ["FROC metric alone", both, both]
+    assert all(float(r[1]) > 0 for r in evaluator[2:])
 
 
 def test_recipe_agrees_with_ours_and_check_catches_a_difference(bench):
