@@ -46,8 +46,8 @@ def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight"
 
     Raises:
         TypeError: when ``weight`` is not a floating tensor.
-        ValueError: when its shape does not match ``input`` or (on the CPU) it holds a negative value; on an
-            accelerator a negative value fails asynchronously (a device-side assertion), without a host sync.
+        ValueError: when its shape does not match ``input`` or it holds a negative value; on a CUDA device a
+            negative value fails asynchronously instead (a device-side assertion), without a host sync.
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(weight).__name__}.")
@@ -66,14 +66,14 @@ def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight"
         )
     if weight.numel() == 0:
         return weight
-    if weight.device.type == "cpu":
+    if weight.device.type == "cuda":
+        # on a GPU a host-side check would stall every training step on a device-to-host copy; the asynchronous
+        # assertion fails a later kernel launch instead, with this message
+        torch._assert_async(weight.amin() >= 0, f"`{name}` must be non-negative, got a negative value.")
+    else:
         low = weight.amin()
         if bool(low < 0):
             raise ValueError(f"`{name}` must be non-negative, got a minimum of {float(low)}.")
-    else:
-        # on an accelerator a host-side check would stall every training step on a device-to-host copy; the
-        # asynchronous assertion fails the next kernel launch instead, with this message
-        torch._assert_async(weight.amin() >= 0, f"`{name}` must be non-negative, got a negative value.")
     return weight
 
 
