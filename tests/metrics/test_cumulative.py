@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import pytest
@@ -81,6 +82,24 @@ def test_pack_roundtrip_and_fp_truncation():
         pack_records(rec, 1, 4)
     with pytest.raises(ValueError, match="`rows` must have shape"):
         unpack_records(np.zeros((1, 5)), 3, 4)
+
+
+def test_defaults_hold_a_lits_sized_case_and_an_over_segmenting_model():
+    # LiTS volumes hold up to ~75 tumours; an early inverse-weighted model predicts hundreds of false positives
+    y = torch.zeros(1, 1, 40, 40, 40)
+    p = torch.zeros(1, 1, 40, 40, 40)
+    y[0, 0, 1:40:4, 1:40:4, 1:40:20] = 1  # 10 x 10 x 2 = 200 one-voxel lesions
+    p[0, 0, 1:40:4, 1:40:4, 1:40:20] = 0.9
+    p[0, 0, 3:40:4, 3:40:4, 3:40:4] = torch.linspace(0.55, 0.95, 1000).reshape(10, 10, 10)  # 1000 FPs
+    metric = FROCMetric()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing truncated
+        metric(p, y)
+    (rec,) = metric.records()
+    assert rec.n_lesions == 200
+    assert rec.fp_confidence.size == 1000
+    expected = average_recall([lesion_records(y[0, 0], p[0, 0])])
+    assert metric.aggregate().item() == pytest.approx(expected)
 
 
 def test_metric_errors():
