@@ -265,10 +265,11 @@ class FROCMetric(_LesionRecordsMetric):
         hit_threshold: the Dice / IoU a hit needs under the stricter rules.
         spacing: voxel spacing for every case (else the MetaTensor's ``pixdim``, else voxels).
         max_lesions: lesion slots per case in the buffer (a case with more raises). The default, 512, is far
-            above real data (LiTS volumes hold up to about 75 tumours) at 12 kB per case of float64.
+            above real data (the LiTS benchmark reports up to 75 tumours per volume; the paper-1 authors'
+            records reach 34 lesions per case) at 12 kB of float64 per case.
         max_fps: false-positive slots per case in the buffer; beyond them the most confident are kept with a
-            warning. The default, 1024, keeps the FROC exact for an over-segmenting early model (hundreds of
-            false positives per case) on up to 128 validation cases, since 8 FP/image needs at most 8 per case.
+            warning. The default, 1024, is above the authors' records (up to 294 false positives in one case,
+            WCE on metastases) and over-segmenting early models (hundreds per case).
 
     Raises:
         ValueError: on an unknown ``protocol`` / ``hit_rule`` or non-positive slots.
