@@ -8,13 +8,15 @@ from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from monai.config import KeysCollection
 from monai.data import load_decathlon_datalist
 from monai.transforms import MapTransform
 
 from monai_imbalance.data.decathlon import DATASET_JSON, make_dataset
 
-__all__ = ["CheckImageLabelShaped", "load_checked_datalist", "prepare_dataset"]
+__all__ = ["CheckImageLabelShaped", "SelectLesionLabelsd", "load_checked_datalist", "prepare_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -170,3 +172,66 @@ class CheckImageLabelShaped(MapTransform):
 def _name(x: Any) -> str:
     meta = getattr(x, "meta", None) or {}
     return str(meta.get("filename_or_obj", "<in memory>"))
+
+
+class SelectLesionLabelsd(MapTransform):
+    """Make the binary lesion label the lesion bundle trains on, refusing labels it would misread.
+
+    With ``labels`` given, voxels holding one of those values become 1 and all others 0, e.g. ``[2]`` for
+    the tumours of Decathlon Task03 Liver (1 liver, 2 tumour). With ``labels=None`` the label must already
+    be binary. Without this check a label with values above 1 would silently become a BCE target of 2.
+
+    Args:
+        keys: label key(s).
+        labels: label values that are lesion, or None for a label that must already be 0/1.
+        allow_missing_keys: do not raise when a key is absent.
+
+    Raises:
+        ValueError: at construction, when ``labels`` is empty or holds a non-integer. When called, with
+            ``labels=None``, when the label holds values other than 0 and 1: the message names the file, the
+            values found and the setting to use.
+
+    Example:
+        >>> import torch
+        >>> label = torch.tensor([[0, 1, 2, 2]])
+        >>> SelectLesionLabelsd("label", labels=[2])({"label": label})["label"]
+        tensor([[0, 0, 1, 1]])
+        >>> SelectLesionLabelsd("label")({"label": label})
+        Traceback (most recent call last):
+            ...
+        ValueError: label <in memory> holds the values [0, 1, 2], expected a binary lesion label (0, 1); ...
+    """
+
+    def __init__(
+        self, keys: KeysCollection, labels: Sequence[int] | None = None, allow_missing_keys: bool = False
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        if labels is not None:
+            values = list(labels) if isinstance(labels, Sequence) and not isinstance(labels, str) else [labels]
+            if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise ValueError(f"`labels` must be None or a non-empty list of integer label values, got {labels!r}.")
+            labels = values
+        self.labels = labels
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """Binarise (or check) every key's label; the output keeps the label's type, dtype and metadata."""
+        d = dict(data)
+        for key in self.key_iterator(d):
+            label = d[key]
+            if self.labels is None:
+                found = torch.unique(torch.as_tensor(label)) if isinstance(label, torch.Tensor) else np.unique(label)
+                values = [v.item() if hasattr(v, "item") else v for v in found]
+                if any(v not in (0, 1) for v in values):
+                    shown = [int(v) if float(v).is_integer() else float(v) for v in values[:10]]
+                    raise ValueError(
+                        f"{key} {_name(label)} holds the values {shown}{' ...' if len(values) > 10 else ''}, expected "
+                        "a binary lesion label (0, 1); name the lesion values with `lesion_labels` "
+                        "(SelectLesionLabelsd(labels=...)), e.g. [2] for the tumours of Decathlon Task03 Liver."
+                    )
+                continue
+            if isinstance(label, torch.Tensor):
+                mask = torch.isin(label, torch.tensor(self.labels, device=label.device, dtype=label.dtype))
+                d[key] = mask.to(label.dtype)  # MetaTensor in, MetaTensor out (metadata kept)
+            else:
+                d[key] = np.isin(label, self.labels).astype(np.asarray(label).dtype)
+        return d

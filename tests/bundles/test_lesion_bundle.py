@@ -281,6 +281,20 @@ def _label_wrong_shape(d: Path, info: dict) -> Path:
     return f
 
 
+def _to_task03_style(f: Path) -> None:
+    """Relabel a binary lesion label as Decathlon Task03 Liver: an organ (1) around the lesions (2)."""
+    img = nib.load(str(f))
+    lesion = np.asarray(img.dataobj) > 0
+    organ = ndimage.binary_dilation(lesion, iterations=2)
+    nib.save(nib.Nifti1Image((organ.astype(np.uint8) + lesion.astype(np.uint8)), img.affine), str(f))
+
+
+def _multi_valued_label(d: Path, info: dict) -> Path:
+    f = d / info["training"][1]["label"]
+    _to_task03_style(f)
+    return f
+
+
 def _empty_training_list(d: Path, info: dict) -> Path:
     (d / "dataset.json").write_text(json.dumps({**info, "training": []}))
     return d / "dataset.json"
@@ -302,6 +316,7 @@ def _files_without_dataset_json(d: Path, info: dict) -> Path:
         _corrupt_image,
         _missing_image,
         _label_wrong_shape,
+        _multi_valued_label,
         _empty_training_list,
         _broken_dataset_json,
         _files_without_dataset_json,
@@ -316,6 +331,24 @@ def test_bad_data_stops_naming_the_file(spoil, tmp_path, data_dir):
         _run(TRAIN, bundle_root=str(tmp_path / "root"), dataset_dir=str(d), **TINY)
     assert str(bad) in error_chain(exc.value)
     assert not changed(before, listing(d))  # nothing generated over a user's folder
+
+
+def test_multi_valued_labels_need_lesion_labels_and_then_train_as_binary(trained, tmp_path, data_dir):
+    d, info = _copy_data(data_dir, tmp_path / "task03")
+    for item in info["training"] + info["validation"]:
+        _to_task03_style(d / item["label"])
+    with pytest.raises(Exception) as exc:  # noqa: PT011 - the config parser / MONAI wrap the error
+        _run(TRAIN, bundle_root=str(tmp_path / "refused"), dataset_dir=str(d), **TINY)
+    assert "lesion_labels" in error_chain(exc.value)
+    assert "[0, 1, 2]" in error_chain(exc.value)
+    # with the tumour value named, the run sees the same binary labels as the original data: same model, same metric
+    wf = _run(TRAIN, bundle_root=str(tmp_path / "root"), dataset_dir=str(d), lesion_labels=[2], **TINY)
+    item = wf.parser.get_parsed_content("validate#dataset")[0]
+    original = np.asarray(nib.load(str(data_dir / info["validation"][0]["label"])).dataobj)
+    np.testing.assert_array_equal(item["label"][0].numpy(), original)
+    _, reference = trained
+    ours = wf.parser.get_parsed_content("validate#evaluator").state.metrics
+    assert ours == reference.parser.get_parsed_content("validate#evaluator").state.metrics
 
 
 def _copy_bundle(dst: Path) -> Path:
