@@ -16,6 +16,13 @@ including the arrays cc3d / edt return) but not the C++ scratch buffers of cc3d 
 float32 size of the volume (4 bytes per voxel); the input label is allocated before and not counted.
 CUDA: ``torch.cuda.max_memory_allocated`` during one call, over the same size.
 
+Torch (CUDA) algorithms on CPU tensors: the pure-torch code the transforms run on a GPU, timed here on the CPU
+and counted by a ``TorchDispatchMode`` (operators dispatched, bytes of the tensors they return): a proxy of the
+GPU cost (kernel launches, memory traffic) that any machine can measure. The connected components of the
+inverse weights run on the edge list of the foreground voxels (the default for lesion masks) and, for
+comparison, on the dense propagation over the whole volume (the algorithm before, still used for masks with
+more edges than voxels).
+
 Usage::
 
     python benchmarks/bench_maps.py                 # 128^3, 256^3, 512x512x300
@@ -173,6 +180,59 @@ def cpu_rows(shape: tuple[int, ...], repeat: int) -> list[str]:
     return rows
 
 
+class _OpCounter:
+    """Count dispatched operators and the bytes of the tensors they return (a ``TorchDispatchMode``)."""
+
+    def __init__(self) -> None:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        counter = self
+
+        class _Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+                out = func(*args, **(kwargs or {}))
+                counter.ops += 1
+                for t in out if isinstance(out, (tuple, list)) else (out,):
+                    if isinstance(t, torch.Tensor):
+                        counter.bytes += t.numel() * t.element_size()
+                return out
+
+        self.ops, self.bytes, self.mode = 0, 0, _Mode()
+
+
+def torch_path_rows(repeat: int, shape: tuple[int, ...] = (128, 128, 128), lesions: int = 30) -> list[str]:
+    """The pure-torch (CUDA) algorithms on CPU tensors of a patch: operators, bytes written, time."""
+    from monai_imbalance.maps import components
+    from monai_imbalance.maps.inverse import _inverse_weight_map_torch
+    from monai_imbalance.maps.region_wise import _rrw_torch
+
+    classes = lesion_classes(shape, lesions)
+    label = torch.from_numpy((classes > 0)[None].astype(np.float32))
+    index = torch.from_numpy(classes.astype(np.int64))
+    cases: list[tuple[str, float, Callable[[], Any]]] = [
+        (
+            "inverse weights, edge list (default)",
+            components._EDGE_BUDGET,
+            lambda: _inverse_weight_map_torch(label, 3, 0.5, None, None),
+        ),
+        ("inverse weights, dense propagation", 0, lambda: _inverse_weight_map_torch(label, 3, 0.5, None, None)),
+        ("RRW (3 classes)", components._EDGE_BUDGET, lambda: _rrw_torch(index, 3, (1.0, 1.0, 1.0))),
+    ]
+    rows = []
+    saved = components._EDGE_BUDGET
+    try:
+        for name, budget, fn in cases:
+            components._EDGE_BUDGET = budget
+            counter = _OpCounter()
+            with counter.mode:
+                fn()
+            seconds = best_time(fn, repeat)
+            rows.append(f"| {name} | {counter.ops} | {counter.bytes / 1e6:.0f} | {seconds:.3f} |")
+    finally:
+        components._EDGE_BUDGET = saved
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="128,256,512x512x300", help="comma-separated sizes: 128 or 512x512x300")
@@ -193,6 +253,14 @@ def main(argv: list[str] | None = None) -> None:
         "\nPeak: tracemalloc peak of numpy allocations during one call (output included, C++ scratch of cc3d/edt"
         " not seen) / float32 volume size (4 B/voxel); output: the float32 map's own size on that scale."
     )
+
+    print(
+        f"\nTorch (CUDA) algorithms on CPU tensors, 128^3 patch, {torch.get_num_threads()} threads, best of {repeat}\n"
+    )
+    print("| map | operators | MB written | CPU time (s) |")
+    print("|---|---:|---:|---:|")
+    for row in torch_path_rows(repeat):
+        print(row)
 
     if torch.cuda.is_available():
         shape = (128, 128, 128)
