@@ -203,15 +203,17 @@ def _propagate_sparse(shape: torch.Size, idx: torch.Tensor, half: list[tuple[int
     strides = torch.tensor([math.prod(shape[i + 1 :]) for i in range(len(shape))], device=dev)
     size = torch.tensor(list(shape), device=dev)
     offsets = torch.tensor(half, device=dev)
-    coords = (idx[:, None] // strides) % size  # (m, ndim)
-    inside = ((coords[:, None, :] + offsets) >= 0).all(-1) & ((coords[:, None, :] + offsets) < size).all(-1)
+    shifted = ((idx[:, None] // strides) % size)[:, None, :] + offsets  # (m, P, ndim) neighbour coordinates
+    inside = ((shifted >= 0) & (shifted < size)).all(-1)
+    del shifted
     rank = torch.full((n,), -1, dtype=torch.int64, device=dev)
     rank[idx] = torch.arange(m, device=dev)
-    neighbour = torch.where(inside, rank[(idx[:, None] + offsets @ strides).clamp(0, n - 1)], -1)  # (m, P)
+    step = (offsets * strides).sum(-1)  # flat offsets (no integer matmul: CUDA has none for int64)
+    neighbour = torch.where(inside, rank[(idx[:, None] + step).clamp(0, n - 1)], -1)  # (m, P)
     edge = neighbour >= 0
     src = torch.arange(m, device=dev)[:, None].expand_as(neighbour)[edge]
     dst = neighbour[edge]
-    del rank, neighbour, edge, inside, coords
+    del rank, neighbour, edge, inside
     lab = torch.arange(m, device=dev)
     for _ in range(limit):
         ls, ld = lab[src], lab[dst]

@@ -28,6 +28,7 @@ class _HostWatch(TorchDispatchMode):
         super().__init__()
         self.scalar_reads = 0
         self.device_copies: list[str] = []
+        self.cpu_only_ops: list[str] = []  # integer matrix products: CUDA has no int64 kernel for them
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -36,6 +37,9 @@ class _HostWatch(TorchDispatchMode):
             self.scalar_reads += 1
         if name in ("aten._to_copy", "aten.to") and kwargs.get("device") is not None:
             self.device_copies.append(f"{name} -> {kwargs['device']}")
+        integer = [a for a in args if isinstance(a, torch.Tensor) and not a.is_floating_point()]
+        if name in ("aten.mm", "aten.mv", "aten.bmm", "aten.addmm", "aten.dot") and integer:
+            self.cpu_only_ops.append(name)
         return func(*args, **kwargs)
 
 
@@ -79,6 +83,7 @@ def test_components_and_inverse_weights_stay_on_device(no_host_exits, sparse, mo
         assert weights.shape == label.shape
         reads.append(no_host_exits.scalar_reads - before)
     assert no_host_exits.device_copies == []
+    assert no_host_exits.cpu_only_ops == []
     # a constant number of scalar reads (component counts), not one per component or voxel
     assert reads[0] == reads[1] <= 4
 
@@ -91,6 +96,7 @@ def test_distances_and_region_maps_stay_on_device(no_host_exits):
     _rrw_torch(index, 3, spacing)
     _boundary_torch(index, 3, spacing)
     assert no_host_exits.device_copies == []
+    assert no_host_exits.cpu_only_ops == []
     assert no_host_exits.scalar_reads == 0
 
 
@@ -100,6 +106,8 @@ def test_a_host_exit_is_caught(no_host_exits):
         _lesions()[0].numpy()
     with pytest.raises(AssertionError, match=r"Tensor\.tolist"):
         torch.zeros(3).tolist()
+    _ = torch.ones(2, 2, dtype=torch.int64) @ torch.ones(2, dtype=torch.int64)
+    assert no_host_exits.cpu_only_ops == ["aten.mv"]
 
 
 def test_losses_computing_maps_on_the_fly_make_no_bulk_copies(no_host_exits):
