@@ -230,20 +230,16 @@ def _inverse_weight_map_torch(
     """
     spatial = label.shape[1:]
     total = math.prod(spatial)
-    if label.shape[0] == 1:
-        masks = [label[0] > threshold]
-    else:
-        masks = []
-        taken = torch.zeros(spatial, dtype=torch.bool, device=label.device)
-        for c in range(1, label.shape[0]):
-            mask = label[c] > threshold
+    one_hot = label.shape[0] > 1
+    taken = torch.zeros(spatial, dtype=torch.bool, device=label.device) if one_hot else None
+    indices, components, num = [], [], 0
+    for channel in label[1:] if one_hot else label:  # the foreground classes, or the one binary channel
+        mask = channel > threshold
+        if taken is not None:
             overlap = int((mask & taken).sum())
             if overlap:
                 raise _overlap_error(overlap, threshold)
             taken |= mask
-            masks.append(mask)
-    indices, components, num = [], [], 0
-    for mask in masks:
         idx, comp, k = _compact_components(mask, connectivity)
         indices.append(idx)
         components.append(comp + num)
