@@ -12,6 +12,7 @@ import torch
 __all__ = [
     "check_channel_first",
     "check_finite",
+    "check_number",
     "check_spacing",
     "finite_or_none",
     "finite_stats",
@@ -88,6 +89,56 @@ def check_spacing(spacing: Any, ndim: int, name: str = "spacing") -> tuple[float
     if not all(math.isfinite(v) and v > 0 for v in values):
         raise ValueError(f"`{name}` must hold finite positive values, got {values}.")
     return values
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Validate a real-number setting (bools refused) within optional bounds and return it as a float.
+
+    Args:
+        value: the setting.
+        name: argument name used in error messages.
+        low: optional lower bound; NaN and infinities are always refused.
+        high: optional upper bound.
+        low_open: exclude ``low`` itself.
+        high_open: exclude ``high`` itself.
+
+    Raises:
+        TypeError: when ``value`` is not a real number (``bool`` included).
+        ValueError: when it is not finite or out of the bounds.
+
+    Example:
+        >>> check_number(2, "beta", low=0, low_open=True)
+        2.0
+        >>> check_number(0, "beta", low=0, low_open=True)
+        Traceback (most recent call last):
+            ...
+        ValueError: `beta` must be a finite number > 0, got 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a real number, got {value!r} ({type(value).__name__}).")
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        bounds.append(f"{'<' if high_open else '<='} {high:g}")
+    v = float(value)
+    ok = math.isfinite(v)
+    if ok and low is not None:
+        ok = v > low if low_open else v >= low
+    if ok and high is not None:
+        ok = v < high if high_open else v <= high
+    if not ok:
+        expected = f"a finite number {' and '.join(bounds)}" if bounds else "a finite number"
+        raise ValueError(f"`{name}` must be {expected}, got {value!r}.")
+    return v
 
 
 def check_finite(x: Any, name: str = "label") -> None:

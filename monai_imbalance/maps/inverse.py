@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import torch
 
 from monai_imbalance._utils import check_channel_first, check_finite
 from monai_imbalance.maps.components import _check_connectivity, _compact_components, label_components
+from monai_imbalance.maps.region_wise import _check_num_classes
 
 try:  # the fast CPU path: one multi-label pass for every class at once
     import cc3d
@@ -42,6 +43,7 @@ def inverse_weight_map(
     threshold: float = 0.5,
     min_weight: float | None = None,
     max_weight: float | None = None,
+    num_classes: int | None = None,
 ) -> ArrayT:
     r"""Voxel weights inversely proportional to the size of the component holding the voxel.
 
@@ -57,6 +59,8 @@ def inverse_weight_map(
     normalisation uses ``K`` components). A one-hot label ``(C, *spatial)`` (our extension) takes the
     components of every foreground class ``1..C-1``; ``K`` counts them over all classes, all sharing one
     normalisation, and the background component is the set of voxels in no foreground class.
+    With ``num_classes`` a one-channel label holds class indices ``0..num_classes-1`` and is read as its
+    one-hot form (components per foreground class), as :func:`~monai_imbalance.maps.rrw_map` reads it.
     The authors' code clips the weights to ``[1, 2e5]``: pass ``min_weight=1, max_weight=2e5`` for that.
 
     numpy arrays and CPU tensors use ``connected-components-3d`` (scipy for 1D labels), one pass for all classes;
@@ -71,34 +75,66 @@ def inverse_weight_map(
         threshold: values ``> threshold`` are foreground, in ``[0, 1)``.
         min_weight: optional lower clip of the weights (the authors use 1).
         max_weight: optional upper clip of the weights (the authors use 2e5).
+        num_classes: ``None`` (default): a one-channel label is binary or soft. An int ``n``: a one-channel label
+            holds integer class indices in ``[0, n - 1]`` (0 the background, every other class its own
+            components); a one-hot label must then have ``n`` channels.
 
     Returns:
-        ``float32`` weights ``(1, *spatial)``: a numpy array for numpy input, a tensor on the label's device
-        for tensor input.
+        ``float32`` weights ``(1, *spatial)`` whatever the label's dtype (bool, uint8, float16 included): a
+        numpy array for numpy input, a tensor on the label's device for tensor input.
 
     Raises:
         TypeError: when ``label`` is not an array or tensor, or an argument has the wrong type.
         ValueError: when ``label`` has the wrong number of dimensions, holds NaN or infinite values, values
-            outside ``[0, 1]``, or channels that do not sum to 1 (one-hot); when ``connectivity``,
-            ``threshold``, ``min_weight`` or ``max_weight`` is out of range, or ``min_weight > max_weight``.
+            outside ``[0, 1]`` (without ``num_classes``) or that are not class indices below ``num_classes``, or
+            channels that do not sum to 1 (one-hot) or differ from ``num_classes``; when ``connectivity``,
+            ``threshold``, ``min_weight``, ``max_weight`` or ``num_classes`` is out of range, or
+            ``min_weight > max_weight``.
 
     Example:
         >>> inverse_weight_map(np.array([[1, 0, 1, 0, 1, 1, 0, 0]]))
         array([[2. , 0.5, 2. , 0.5, 1. , 1. , 0.5, 0.5]], dtype=float32)
+        >>> inverse_weight_map(np.array([[1, 2, 0, 0]]), num_classes=3)  # two lesions of different classes
+        array([[1.3333334, 1.3333334, 0.6666667, 0.6666667]], dtype=float32)
     """
     threshold, min_weight, max_weight = _check_args(threshold, min_weight, max_weight)
+    nc = _check_num_classes(num_classes)
     check_channel_first(label, "label")
     connectivity = _check_connectivity(connectivity, label.ndim - 1)
-    _check_label(label)
+    index = nc is not None and label.shape[0] == 1
+    if index:
+        _check_index_label(label, cast(int, nc))
+    else:
+        if nc is not None and nc != label.shape[0]:
+            raise ValueError(f"`label` one-hot has {label.shape[0]} channels but num_classes={nc}.")
+        _check_label(label)
+    classes = cast(int, nc) if index else None
     if isinstance(label, torch.Tensor):
         t = label.as_tensor() if hasattr(label, "as_tensor") else label
         t = t.detach()
         if t.dtype == torch.bfloat16:  # numpy has no bfloat16
             t = t.float()
         if t.device.type != "cpu":
-            return _inverse_weight_map_torch(t, connectivity, threshold, min_weight, max_weight)
-        return torch.from_numpy(_inverse_weight_map_numpy(t.numpy(), connectivity, threshold, min_weight, max_weight))
-    return _inverse_weight_map_numpy(label, connectivity, threshold, min_weight, max_weight)
+            return _inverse_weight_map_torch(t, connectivity, threshold, min_weight, max_weight, classes)
+        return torch.from_numpy(
+            _inverse_weight_map_numpy(t.numpy(), connectivity, threshold, min_weight, max_weight, classes)
+        )
+    return _inverse_weight_map_numpy(label, connectivity, threshold, min_weight, max_weight, classes)
+
+
+def _check_index_label(label: np.ndarray | torch.Tensor, nc: int) -> None:
+    """A one-channel label of integer class indices in ``[0, nc - 1]`` (finite)."""
+    check_finite(label, "label")
+    if (label.numel() if isinstance(label, torch.Tensor) else label.size) == 0:
+        return
+    is_float = label.is_floating_point() if isinstance(label, torch.Tensor) else label.dtype.kind == "f"
+    lo, hi = float(label.min()), float(label.max())
+    if lo < 0 or hi > nc - 1 or (is_float and bool((label != label.round()).any())):
+        kind = "non-integer values" if lo >= 0 and hi <= nc - 1 else "values"
+        raise ValueError(
+            f"`label` with num_classes={nc} must hold integer class indices in [0, {nc - 1}], "
+            f"got {kind} in [{lo:g}, {hi:g}]."
+        )
 
 
 def _check_args(threshold: Any, min_weight: Any, max_weight: Any) -> tuple[float, float | None, float | None]:
@@ -185,11 +221,20 @@ def _clip(table: Any, min_weight: float | None, max_weight: float | None) -> Any
 
 
 def _inverse_weight_map_numpy(
-    label: np.ndarray, connectivity: int, threshold: float, min_weight: float | None, max_weight: float | None
+    label: np.ndarray,
+    connectivity: int,
+    threshold: float,
+    min_weight: float | None,
+    max_weight: float | None,
+    num_classes: int | None = None,
 ) -> np.ndarray:
+    """The numpy path; ``num_classes`` set: ``label`` is a validated one-channel index label."""
     spatial = label.shape[1:]
     total = math.prod(spatial)
-    cls = _class_image_numpy(label, threshold)
+    if num_classes is not None:
+        cls = label[0].astype(np.uint8 if num_classes <= 256 else np.uint32)
+    else:
+        cls = _class_image_numpy(label, threshold)
     key = (cls.ndim, connectivity)
     if _HAS_CC3D and key in _CC3D_CONNECTIVITY:
         # a multi-label image gives the components of every class in one pass (never merged across classes);
@@ -221,20 +266,28 @@ def _label_per_class(cls: np.ndarray, connectivity: int) -> tuple[np.ndarray, in
 
 
 def _inverse_weight_map_torch(
-    label: torch.Tensor, connectivity: int, threshold: float, min_weight: float | None, max_weight: float | None
+    label: torch.Tensor,
+    connectivity: int,
+    threshold: float,
+    min_weight: float | None,
+    max_weight: float | None,
+    num_classes: int | None = None,
 ) -> torch.Tensor:
     """Pure-torch path (CUDA, or CPU in tests): no copy to the host but the component counts.
 
     Works on the foreground voxels only (:func:`~monai_imbalance.maps.components._compact_components`): the
-    background, one component, is filled in one pass.
+    background, one component, is filled in one pass. ``num_classes`` set: ``label`` is a validated index label.
     """
     spatial = label.shape[1:]
     total = math.prod(spatial)
     one_hot = label.shape[0] > 1
     taken = torch.zeros(spatial, dtype=torch.bool, device=label.device) if one_hot else None
+    if num_classes is not None:  # index label: one mask per foreground class, disjoint by construction
+        masks = (label[0] == c for c in range(1, num_classes))
+    else:  # the foreground classes, or the one binary channel
+        masks = (channel > threshold for channel in (label[1:] if one_hot else label))
     indices, components, num = [], [], 0
-    for channel in label[1:] if one_hot else label:  # the foreground classes, or the one binary channel
-        mask = channel > threshold
+    for mask in masks:
         if taken is not None:
             overlap = int((mask & taken).sum())
             if overlap:
@@ -244,6 +297,8 @@ def _inverse_weight_map_torch(
         indices.append(idx)
         components.append(comp + num)
         num += k
+    if not indices:  # num_classes=1: no foreground class
+        return torch.ones((1, *spatial), dtype=torch.float32, device=label.device)
     idx, comp = torch.cat(indices), torch.cat(components)
     sizes = torch.bincount(comp, minlength=num + 1)
     sizes[0] = total - idx.numel()

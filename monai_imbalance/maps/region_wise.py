@@ -75,13 +75,15 @@ def _class_index(label: np.ndarray | torch.Tensor, num_classes: object) -> tuple
             lo, hi = 0, -1
         if lo < 0:
             raise ValueError(f"`label` class indices must be >= 0, got minimum {lo}.")
+        inferred = nc is None
         if nc is None:
             nc = max(hi + 1, 1)
         elif hi >= nc:
             raise ValueError(f"`label` class indices must be < num_classes={nc}, got maximum {hi}.")
-        if isinstance(idx, torch.Tensor):
-            return idx.long(), nc
-        return idx.astype(np.uint8 if nc <= 256 else np.int32, copy=False), nc
+        index = idx.long() if isinstance(idx, torch.Tensor) else idx.astype(np.uint8 if nc <= 256 else np.int32)
+        if inferred and nc > 2:
+            _check_all_present(index, nc)
+        return index, nc
     # one-hot
     if nc is not None and nc != x.shape[0]:
         raise ValueError(f"`label` one-hot has {x.shape[0]} channels but num_classes={nc}.")
@@ -98,6 +100,24 @@ def _class_index(label: np.ndarray | torch.Tensor, num_classes: object) -> tuple
     if isinstance(x, torch.Tensor):
         return (x if x.is_floating_point() else x.to(torch.uint8)).argmax(0), x.shape[0]
     return x.argmax(0).astype(np.uint8 if x.shape[0] <= 256 else np.int32), x.shape[0]
+
+
+def _check_all_present(index: np.ndarray | torch.Tensor, nc: int) -> None:
+    """Inferred classes ``0..nc-1`` must all occur: a 0/255 mask would otherwise become a 256-class map."""
+    if isinstance(index, torch.Tensor):
+        counts = to_numpy(torch.bincount(index.reshape(-1), minlength=nc))
+    else:
+        flat = index.reshape(-1)
+        counts = np.zeros(nc, np.int64)
+        for start in range(0, flat.size, _BLOCK):  # bincount copies its input to intp: blocks keep that small
+            counts += np.bincount(flat[start : start + _BLOCK], minlength=nc)
+    absent = np.flatnonzero(counts == 0)
+    if absent.size:
+        raise ValueError(
+            f"`label` class indices were inferred as 0..{nc - 1} (num_classes=None), but {absent.size} of these "
+            f"classes are absent (e.g. {absent[:5].tolist()}): pass `num_classes`, or binarise a mask stored as "
+            "0/255 (e.g. `label > 0`)."
+        )
 
 
 def _rrw_numpy(index: np.ndarray, nc: int, spacing: tuple[float, ...]) -> np.ndarray:
@@ -182,8 +202,9 @@ def rrw_map(
             ``(C, *spatial)``, 1 to 3 spatial dims, numpy array or torch tensor.
         spacing: ``None`` (1 per axis, as the authors' code), one positive number or one per spatial axis (mm).
         num_classes: number of classes ``C``; for index labels it defaults to ``max(label) + 1``, which
-            drops classes absent from this image: pass it so every image gets the same channels. For
-            one-hot labels it must equal the channel count when given.
+            drops classes absent from this image: pass it so every image gets the same channels. An inferred
+            count above 2 requires every class ``0..max(label)`` to occur (a 0/255 mask would otherwise give a
+            256-class map). For one-hot labels it must equal the channel count when given.
         class_weights: optional class emphasis (section 3.3 of the paper): ``C`` positive factors ``w_c``
             multiplying the inside values, ``z_ic = -w_c d_c(i) / max_j d_c(j)``; off-class values stay 1, so
             the map stays rectified, its range becomes ``[-max w_c, 1]``. ``None``: all 1.
@@ -194,9 +215,10 @@ def rrw_map(
     Raises:
         TypeError: when ``label`` is not an array/tensor, ``num_classes`` is not an int or ``spacing`` is not
             numeric.
-        ValueError: on a wrong number of dims, NaN, non-integer, negative or ``>= num_classes`` indices, a
-            multi-channel label that is not one-hot, a channel count other than ``num_classes``, or a
-            spacing of the wrong length or with values that are not finite and positive.
+        ValueError: on a wrong number of dims, NaN, non-integer, negative or ``>= num_classes`` indices, an
+            inferred class count with absent classes, a multi-channel label that is not one-hot, a channel
+            count other than ``num_classes``, or a spacing of the wrong length or with values that are not
+            finite and positive.
 
     Example:
         >>> z = rrw_map(np.array([[0, 0, 1, 1, 1, 1]]), num_classes=3)

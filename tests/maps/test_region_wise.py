@@ -145,11 +145,23 @@ def test_empty_image(shape):
 
 
 def test_num_classes_inferred_as_max_plus_one():
-    z = rrw_map(np.array([[0, 2, 2]]))
+    assert rrw_map(np.array([[0, 2, 1]])).shape == (3, 3)
+    z = rrw_map(np.array([[0, 2, 2]]), num_classes=3)  # an absent class: all 1 (given num_classes)
     assert z.shape == (3, 3)
     assert (z[1] == 1).all()
     assert rrw_map(np.zeros((1, 3), int)).shape == (1, 3)
+    assert rrw_map(np.ones((1, 3), int)).shape == (2, 3)  # up to 2 classes: a binary label without background
     assert active_contour_map(np.array([[0, 1]])).shape == (2, 2)
+
+
+@pytest.mark.parametrize("fn", [rrw_map, boundary_distance_map, active_contour_map])
+@pytest.mark.parametrize("to_torch", [False, True], ids=["numpy", "torch"])
+def test_inferred_classes_must_all_be_present(fn, to_torch):
+    # a 0/255 mask is not a 256-class label: inferring num_classes refuses absent classes above 2
+    for label, absent in ((np.array([[0, 255, 255]]), 254), (np.array([[0, 2, 2]]), 1)):
+        arg = torch.as_tensor(label) if to_torch else label
+        with pytest.raises(ValueError, match=rf"inferred as 0\.\.{label.max()} .*but {absent} of these classes"):
+            fn(arg)
 
 
 def test_torch_plain_tensor_out_and_label_untouched():
