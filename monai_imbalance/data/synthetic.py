@@ -3,17 +3,22 @@
 Real datasets (LUNA16, LiTS, BraTS metastases, ACDC) cannot be downloaded here, so the package ships a
 generator of realistic stand-ins: irregular lesions whose diameters span more than an order of magnitude,
 contrast, noise, partial-volume blur, a bias field, lesion-like distractors and anisotropic voxels.
+:func:`make_case` also builds the presets of the second, CT-like design (:mod:`monai_imbalance.data.ct_like`,
+e.g. ``"ct_metastases"``), so one function and one preset name choose any built-in dataset.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["PRESETS", "LesionPreset", "make_case"]
+from monai_imbalance.data.ct_like import CT_PRESETS, CTLikePreset, make_ct_like_case
+
+__all__ = ["PRESETS", "PRESET_NAMES", "LesionPreset", "make_case"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ PRESETS: dict[str, LesionPreset] = {
                                notes="organ (1) + tumour (2) inside it + a third structure (3)"),
 }  # fmt: skip
 
+#: Every preset name :func:`make_case` and :func:`~monai_imbalance.data.make_dataset` accept: the lesion presets
+#: above and the CT-like ones of :data:`monai_imbalance.data.ct_like.CT_PRESETS`.
+PRESET_NAMES: tuple[str, ...] = tuple(sorted([*PRESETS, *CT_PRESETS]))
+
 
 def _blob(shape: tuple[int, ...], center: np.ndarray, radii_vox: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """An irregular blob: an ellipsoid whose radius is modulated by smooth angular noise."""
@@ -93,8 +102,8 @@ def _sample_diameters(preset: LesionPreset, n: int, volume_mm3: float, rng: np.r
 
 def make_case(
     shape: tuple[int, int, int] = (64, 64, 48),
-    preset: str | LesionPreset = "metastases",
-    seed: int | None = None,
+    preset: str | LesionPreset | CTLikePreset = "metastases",
+    seed: int | Sequence[int] | None = None,
     noise: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """Generate one synthetic case: image, label and voxel spacing.
@@ -103,12 +112,16 @@ def make_case(
     standard deviations, then a multiplicative bias field, partial-volume blur and Gaussian noise; a few
     bright distractor blobs that are not lesions invite false positives. Binary presets label lesions 1;
     the ``multiclass`` preset labels the organ 1, tumours 2 (inside the organ) and a third structure 3.
+    A CT-like preset (``"ct_metastases"``) is made by :func:`~monai_imbalance.data.ct_like.make_ct_like_case`
+    (Hounsfield-like intensities, faint lesions, unlabelled vessels and blobs; binary label).
 
     Args:
         shape: spatial shape ``(X, Y, Z)`` in voxels.
-        preset: a key of :data:`PRESETS` or a :class:`LesionPreset`.
-        seed: seed of the case (the same seed gives the same case).
-        noise: noise standard deviation (intensities are in units of it).
+        preset: a name of :data:`PRESET_NAMES`, a :class:`LesionPreset` or a
+            :class:`~monai_imbalance.data.ct_like.CTLikePreset`.
+        seed: seed of the case, an int or a sequence of ints (the same seed gives the same case).
+        noise: noise standard deviation (intensities are in units of it); for a CT-like preset, a factor on
+            its ``noise_hu``.
 
     Returns:
         ``(image, label, spacing)``: ``float32`` image and ``uint8`` label of ``shape``, spacing in mm.
@@ -123,10 +136,15 @@ def make_case(
         ((32, 32, 24), dtype('float32'), dtype('uint8'), (1.0, 1.0, 1.0))
         >>> bool(label.any())
         True
+        >>> make_case((32, 32, 24), "ct_metastases", seed=0)[2]  # anisotropic CT-like voxels
+        (0.9, 0.9, 2.0)
     """
+    if isinstance(preset, CTLikePreset) or (isinstance(preset, str) and preset in CT_PRESETS):
+        case = make_ct_like_case(shape, preset, seed=seed, noise=noise)
+        return case.image, case.label, case.spacing
     if isinstance(preset, str):
         if preset not in PRESETS:
-            raise KeyError(f"`preset` must be one of {sorted(PRESETS)}, got {preset!r}.")
+            raise KeyError(f"`preset` must be one of {list(PRESET_NAMES)}, got {preset!r}.")
         preset = PRESETS[preset]
     if len(shape) != 3 or any(int(s) < 8 for s in shape):
         raise ValueError(f"`shape` must be three sizes of at least 8 voxels, got {tuple(shape)}.")
