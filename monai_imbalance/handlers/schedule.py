@@ -29,7 +29,7 @@ class CombinedLossAlphaHandler:
         name: optional name under which the current alpha is also written to ``engine.state.metrics``.
 
     Raises:
-        TypeError: when ``loss`` has no ``set_epoch`` method.
+        TypeError: when ``loss`` has no ``set_epoch`` method or ``name`` is not a string.
 
     Example:
         >>> import torch
@@ -46,6 +46,8 @@ class CombinedLossAlphaHandler:
     def __init__(self, loss: Any, name: str | None = None) -> None:
         if not callable(getattr(loss, "set_epoch", None)):
             raise TypeError(f"`loss` must have a `set_epoch(epoch)` method, got {type(loss).__name__}.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"`name` must be None or a string (a metric name), got {type(name).__name__}.")
         self.loss = loss
         self.name = name
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 
@@ -9,7 +10,18 @@ import torch
 from monai.networks import one_hot
 from monai.utils import LossReduction, look_up_option
 
-__all__ = ["check_activation", "check_reduction", "prepare_inputs", "reduce_per_channel"]
+__all__ = [
+    "check_activation",
+    "check_empty_mean",
+    "check_input",
+    "check_integer_values",
+    "check_reduction",
+    "check_target",
+    "check_values",
+    "check_weight",
+    "prepare_inputs",
+    "reduce_per_channel",
+]
 
 
 def check_reduction(reduction: LossReduction | str) -> str:
@@ -32,27 +44,126 @@ def check_activation(sigmoid: bool, softmax: bool, other_act: Callable | None) -
 
 
 def check_input(input: torch.Tensor, name: str = "input") -> None:
-    """Check that ``input`` is a floating tensor of shape ``(B, C, *spatial)`` with at least one spatial dim."""
+    """Check that ``input`` is a floating tensor ``(B, C, *spatial)``: ``C >= 1``, every spatial size ``>= 1``.
+
+    ``B = 0`` passes (see :func:`check_empty_mean`). Shape and dtype only: values are checked by
+    :func:`check_values`.
+
+    Raises:
+        TypeError: when ``input`` is not a tensor or not floating point.
+        ValueError: when it has fewer than 3 dimensions, no channel or an empty spatial dimension.
+    """
     if not isinstance(input, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(input).__name__}.")
     if input.ndim < 3:
         raise ValueError(f"`{name}` must have shape (B, C, *spatial), got shape {tuple(input.shape)}.")
     if not input.is_floating_point():
         raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {input.dtype}.")
+    if input.shape[1] == 0 or 0 in input.shape[2:]:
+        raise ValueError(
+            f"`{name}` must have at least one channel and one voxel, got shape {tuple(input.shape)} (B, C, *spatial)."
+        )
+
+
+def check_empty_mean(input: torch.Tensor, reduction: str, name: str = "input") -> None:
+    """Refuse ``reduction="mean"`` over an empty batch (``B = 0``): a mean over nothing is undefined (NaN in torch).
+
+    With ``"sum"`` an empty batch gives 0 and with ``"none"`` an empty tensor; both are well defined.
+
+    Raises:
+        ValueError: when ``input.shape[0] == 0`` and ``reduction == "mean"``.
+    """
+    if reduction == LossReduction.MEAN.value and input.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` is an empty batch (shape {tuple(input.shape)}): reduction='mean' over no sample is undefined; "
+            "skip empty batches or use reduction='sum' (0) or 'none'."
+        )
+
+
+def check_values(
+    x: torch.Tensor,
+    name: str,
+    expected: str = "finite values",
+    low: float | None = None,
+    high: float | None = None,
+    asynchronous: bool | None = None,
+) -> None:
+    """Check that ``x`` is finite and within ``[low, high]`` with one reduction (``aminmax``; NaN propagates to both).
+
+    CPU (and every device but CUDA): an eager ``ValueError`` naming the argument, the expectation and what was
+    found (the NaN / inf count or the range). CUDA: an asynchronous device-side assertion
+    (``torch._assert_async``) with the same text and no host sync: a bad value fails a later kernel launch (or
+    the next synchronisation) with a ``RuntimeError`` instead of stalling every training step on a
+    device-to-host copy. ``asynchronous`` overrides the choice (for tests). Boolean and empty tensors pass.
+
+    Raises:
+        ValueError: (not asynchronous) when ``x`` holds NaN / inf or a value outside ``[low, high]``.
+    """
+    if x.numel() == 0 or x.dtype == torch.bool:
+        return
+    lo, hi = torch.aminmax(x.detach())
+    ok = (lo >= low if low is not None else lo > -math.inf) & (hi <= high if high is not None else hi < math.inf)
+    if asynchronous is None:
+        asynchronous = x.device.type == "cuda"
+    if asynchronous:
+        # on a GPU a host-side check would stall every training step on a device-to-host copy; the asynchronous
+        # assertion fails a later kernel launch instead, with this message
+        torch._assert_async(ok, f"`{name}` must hold {expected}, got a value that is not (device-side check).")
+        return
+    if bool(ok):
+        return
+    if x.is_floating_point():
+        bad = int((~torch.isfinite(x)).sum())
+        if bad:
+            raise ValueError(f"`{name}` must hold {expected}, got {bad} NaN or infinite value(s).")
+    raise ValueError(f"`{name}` must hold {expected}, got values in [{float(lo) + 0.0:g}, {float(hi) + 0.0:g}].")
+
+
+def check_integer_values(x: torch.Tensor, name: str, expected: str, asynchronous: bool | None = None) -> None:
+    """Check that a floating ``x`` holds integer values (class indices); integer dtypes pass. CUDA: asynchronous.
+
+    Raises:
+        ValueError: (not asynchronous) when a value is not an integer.
+    """
+    if x.numel() == 0 or not x.is_floating_point():
+        return
+    x = x.detach()
+    frac = x != x.round()
+    if asynchronous is None:
+        asynchronous = x.device.type == "cuda"
+    if asynchronous:
+        torch._assert_async(~frac.any(), f"`{name}` must hold {expected}, got a non-integer value (device-side check).")
+        return
+    if bool(frac.any()):
+        raise ValueError(f"`{name}` must hold {expected}, got non-integer value {float(x[frac].reshape(-1)[0]):g}.")
 
 
 def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight") -> torch.Tensor:
     """Check a voxel weight map ``(B, 1 or C, *spatial)`` against ``input`` and return it.
 
+    The one validator of voxel weights, shared by every loss. Half-precision weights are refused, not upcast:
+    float16 holds at most 65504 while inverse lesion-size weights reach the patch size (a 1-voxel lesion in a
+    64^3 patch weighs 131072, inf in float16: BCE / Focal would return inf, Dice / ASL NaN), and bfloat16 keeps 8
+    significant bits; a map that is finite in one batch overflows in the next, so the dtype is refused up front.
+    Compute and store weight maps in float32 (the map functions and transforms return float32). Integer and
+    boolean weights (masks) are accepted. Values: finite and non-negative, one ``aminmax`` (see
+    :func:`check_values`; asynchronous on CUDA).
+
     Raises:
-        TypeError: when ``weight`` is not a floating tensor.
-        ValueError: when its shape does not match ``input`` or it holds a negative value; on a CUDA device a
-            negative value fails asynchronously instead (a device-side assertion), without a host sync.
+        TypeError: when ``weight`` is not a real tensor, or is float16 / bfloat16.
+        ValueError: when its shape does not match ``input`` or it holds a negative, NaN or infinite value; on a
+            CUDA device a bad value fails asynchronously instead (a device-side assertion), without a host sync.
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(weight).__name__}.")
     if weight.is_complex():
         raise TypeError(f"`{name}` must be a real tensor, got dtype {weight.dtype}.")
+    if weight.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(
+            f"`{name}` must be float32 or float64 (or an integer / boolean mask), got dtype {weight.dtype}: half "
+            "precision overflows or rounds inverse lesion-size weights (float16 holds at most 65504); compute and "
+            "store weight maps in float32."
+        )
     b, c, *spatial = input.shape
     if (
         weight.ndim != input.ndim
@@ -64,17 +175,39 @@ def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight"
             f"`{name}` must have shape (B, 1 or C, *spatial) = ({b}, 1 or {c}, {', '.join(map(str, spatial))}), "
             f"got shape {tuple(weight.shape)}."
         )
-    if weight.numel() == 0:
-        return weight
-    if weight.device.type == "cuda":
-        # on a GPU a host-side check would stall every training step on a device-to-host copy; the asynchronous
-        # assertion fails a later kernel launch instead, with this message
-        torch._assert_async(weight.amin() >= 0, f"`{name}` must be non-negative, got a negative value.")
-    else:
-        low = weight.amin()
-        if bool(low < 0):
-            raise ValueError(f"`{name}` must be non-negative, got a minimum of {float(low)}.")
+    check_values(weight, name, "finite non-negative values", low=0.0)
     return weight
+
+
+def check_target(
+    target: torch.Tensor, input: torch.Tensor, num_classes: int | None = None, name: str = "target"
+) -> None:
+    """Check a target ``(B, 1 or C, *spatial)`` against ``input``: type, shape and values (one ``aminmax``).
+
+    ``num_classes=None``: binary, soft or one-hot values in ``[0, 1]``; ``num_classes=n``: integer class
+    indices in ``[0, n - 1]`` (the ``to_onehot_y`` case). Asynchronous on CUDA (see :func:`check_values`).
+
+    Raises:
+        TypeError: when ``target`` is not a tensor or is complex.
+        ValueError: when its shape does not match ``input`` (a missing channel dimension included) or a value is
+            NaN / inf, outside ``[0, 1]``, or not an index below ``num_classes``.
+    """
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(target).__name__}.")
+    if target.is_complex():
+        raise TypeError(f"`{name}` must be a real tensor, got dtype {target.dtype}.")
+    if target.ndim != input.ndim or target.shape[0] != input.shape[0] or target.shape[2:] != input.shape[2:]:
+        hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
+        raise ValueError(
+            f"`{name}` must have shape (B, 1 or C, *spatial) matching `input` {tuple(input.shape)}, "
+            f"got shape {tuple(target.shape)}{hint}."
+        )
+    if num_classes is None:
+        check_values(target, name, "binary, soft or one-hot values in [0, 1]", low=0.0, high=1.0)
+    else:
+        expected = f"integer class indices in [0, {num_classes - 1}] (to_onehot_y with {num_classes} channels)"
+        check_values(target, name, expected, low=0.0, high=num_classes - 1)
+        check_integer_values(target, name, expected)
 
 
 def to_compute_dtype(x: torch.Tensor) -> torch.Tensor:
@@ -91,9 +224,16 @@ def prepare_inputs(
     to_onehot_y: bool,
     activation: Callable[[torch.Tensor], torch.Tensor] | None = None,
     softmax: bool = False,
+    probabilities: bool = False,
+    reduction: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Validate, activate, one-hot and drop the background exactly as MONAI's ``DiceLoss`` does.
 
+    Checks, in order: shapes and dtypes (:func:`check_input`, :func:`check_target`, :func:`check_weight`), an
+    empty batch under ``reduction="mean"`` (:func:`check_empty_mean`), then values with one ``aminmax`` per
+    tensor: ``input`` finite (in ``[0, 1]`` with ``probabilities``, i.e. an overlap loss without activation),
+    ``target`` in ``[0, 1]`` or integer indices below ``C`` with ``to_onehot_y``, ``weight`` finite and
+    non-negative. Value checks raise eagerly on the CPU and assert asynchronously on CUDA (:func:`check_values`).
     Half-precision ``input`` is cast to float32 first (autocast-safe sums); float64 stays float64.
     The weight map follows the channel selection when it has ``C`` channels and broadcasts when it has one.
 
@@ -101,19 +241,30 @@ def prepare_inputs(
         ``(input, target, weight)`` of shapes ``(B, C', *spatial)`` (weight ``(B, 1 or C', *spatial)`` or None).
     """
     check_input(input)
-    if not isinstance(target, torch.Tensor):
-        raise TypeError(f"`target` must be a torch.Tensor, got {type(target).__name__}.")
-    if target.ndim != input.ndim or target.shape[0] != input.shape[0] or target.shape[2:] != input.shape[2:]:
+    n_pred_ch = input.shape[1]
+    index_target = to_onehot_y and n_pred_ch > 1
+    if index_target and isinstance(target, torch.Tensor) and target.ndim == input.ndim and target.shape[1] != 1:
         raise ValueError(
-            f"`target` must have shape (B, 1 or C, *spatial) matching `input` {tuple(input.shape)}, "
+            f"`target` must have 1 channel of class indices when `to_onehot_y=True`, got shape {tuple(target.shape)}."
+        )
+    check_target(target, input, num_classes=n_pred_ch if index_target else None)
+    if not index_target and target.shape[1] != n_pred_ch:
+        raise ValueError(
+            f"`target` must have {n_pred_ch} channels like `input` (or 1 channel with `to_onehot_y=True`), "
             f"got shape {tuple(target.shape)}."
         )
     if weight is not None:
         weight = check_weight(weight, input)
+    if reduction is not None:
+        check_empty_mean(input, reduction)
+    if probabilities:
+        expected = "probabilities in [0, 1] (no activation is set: use sigmoid=True or softmax=True for logits)"
+        check_values(input, "input", expected, low=0.0, high=1.0)
+    else:
+        check_values(input, "input", "finite values (NaN / inf logits)")
     input = to_compute_dtype(input)
     if weight is not None:
         weight = weight.to(input.dtype)
-    n_pred_ch = input.shape[1]
     if activation is not None:
         input = activation(input)
     if softmax:
@@ -125,17 +276,7 @@ def prepare_inputs(
         if n_pred_ch == 1:
             warnings.warn("single channel prediction, `to_onehot_y=True` ignored.", stacklevel=3)
         else:
-            if target.shape[1] != 1:
-                raise ValueError(
-                    f"`target` must have 1 channel of class indices when `to_onehot_y=True`, "
-                    f"got shape {tuple(target.shape)}."
-                )
             target = one_hot(target, num_classes=n_pred_ch)
-    if target.shape[1] != n_pred_ch:
-        raise ValueError(
-            f"`target` must have {n_pred_ch} channels like `input` (or 1 channel with `to_onehot_y=True`), "
-            f"got shape {tuple(target.shape)}."
-        )
     if not include_background:
         if n_pred_ch == 1:
             warnings.warn("single channel prediction, `include_background=False` ignored.", stacklevel=3)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import torch
 from torch.nn.modules.loss import _Loss
+
+from monai_imbalance._utils import check_number
 
 __all__ = ["ScheduledCombinedLoss"]
 
 
 def _accepts(loss: torch.nn.Module, name: str) -> bool:
+    """Whether ``loss``'s ``forward`` (or call) takes ``name`` as a keyword (``**kwargs`` included)."""
     try:
-        return name in inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters
+        params = inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
         return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class ScheduledCombinedLoss(_Loss):
@@ -38,8 +43,8 @@ class ScheduledCombinedLoss(_Loss):
         alpha_min: floor :math:`\alpha_{min}` in [0, alpha].
 
     Raises:
-        TypeError: when a loss is not callable.
-        ValueError: when ``alpha``, ``alpha_step`` or ``alpha_min`` is out of range.
+        TypeError: when a loss is not callable or ``alpha``, ``alpha_step`` or ``alpha_min`` is not a number.
+        ValueError: when ``alpha``, ``alpha_step`` or ``alpha_min`` is out of range or not finite.
 
     Example:
         >>> la, lb = torch.nn.L1Loss(), torch.nn.MSELoss()
@@ -63,22 +68,26 @@ class ScheduledCombinedLoss(_Loss):
         for name, loss in (("loss_a", loss_a), ("loss_b", loss_b)):
             if not callable(loss):
                 raise TypeError(f"`{name}` must be a callable loss, got {type(loss).__name__}.")
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"`alpha` must be in [0, 1], got {alpha!r}.")
-        if not alpha_step >= 0.0:
-            raise ValueError(f"`alpha_step` must be >= 0, got {alpha_step!r}.")
-        if not 0.0 <= alpha_min <= alpha:
-            raise ValueError(f"`alpha_min` must be in [0, alpha={alpha}], got {alpha_min!r}.")
+        alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
+        alpha_step = check_number(alpha_step, "alpha_step", low=0.0)
+        alpha_min = check_number(alpha_min, "alpha_min", low=0.0, high=alpha)  # high: alpha
         self.loss_a = loss_a
         self.loss_b = loss_b
-        self.alpha0 = float(alpha)
-        self.alpha_step = float(alpha_step)
-        self.alpha_min = float(alpha_min)
-        self.alpha = float(alpha)
+        self.alpha0 = alpha
+        self.alpha_step = alpha_step
+        self.alpha_min = alpha_min
+        self.alpha = alpha
         self._kw = {key: (_accepts(loss_a, key), _accepts(loss_b, key)) for key in ("weight", "rw_map")}
 
     def alpha_at(self, epoch: int) -> float:
-        r"""Return :math:`\alpha` at the 1-based ``epoch``."""
+        r"""Return :math:`\alpha` at the 1-based ``epoch``.
+
+        Raises:
+            TypeError: when ``epoch`` is not an int.
+            ValueError: when ``epoch < 1``.
+        """
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
+            raise TypeError(f"`epoch` must be an int (1-based), got {epoch!r} ({type(epoch).__name__}).")
         if epoch < 1:
             raise ValueError(f"`epoch` must be >= 1, got {epoch!r}.")
         return max(self.alpha_min, self.alpha0 - (epoch - 1) * self.alpha_step)
@@ -101,8 +110,17 @@ class ScheduledCombinedLoss(_Loss):
             target: ground truth, what both losses take.
             weight: voxel weights passed to the losses whose ``forward`` has a ``weight`` argument.
             rw_map: region-wise map passed to the losses whose ``forward`` has an ``rw_map`` argument.
+
+        Raises:
+            TypeError: when ``weight`` or ``rw_map`` is given but neither loss takes it (it would be dropped).
         """
         extra = {"weight": weight, "rw_map": rw_map}
+        for key, value in extra.items():
+            if value is not None and not any(self._kw[key]):
+                raise TypeError(
+                    f"`{key}` was given but neither `loss_a` ({type(self.loss_a).__name__}) nor `loss_b` "
+                    f"({type(self.loss_b).__name__}) takes a `{key}` argument in forward: it would be ignored."
+                )
         total: torch.Tensor | float = 0.0
         for i, (loss, coef) in enumerate(((self.loss_a, self.alpha), (self.loss_b, 1.0 - self.alpha))):
             if coef == 0.0:

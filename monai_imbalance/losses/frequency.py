@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from monai.utils import LossReduction, StrEnum, look_up_option
 from torch.nn.modules.loss import _Loss
 
+from monai_imbalance._utils import check_number
 from monai_imbalance.losses._common import check_reduction, prepare_inputs
 
 __all__ = ["FrequencyWeightMode", "FrequencyWeightedBCELoss"]
@@ -37,10 +38,12 @@ class FrequencyWeightedBCELoss(_Loss):
         mode: ``"probability"`` or ``"label"``.
         detach_weight: stop the gradient through :math:`w_c` (only matters for ``"probability"``).
         reduction: ``"mean"`` (over all elements), ``"sum"`` or ``"none"`` (``(B, C, *spatial)``).
-        smooth_dr: constant added to the denominator of :math:`w_c`.
+        smooth_dr: constant added to the denominator of :math:`w_c`, ``> 0`` (with 0 a class absent from the
+            batch would get an infinite weight and a NaN loss in label mode).
 
     Raises:
-        ValueError: when ``mode`` or ``reduction`` is unknown or ``smooth_dr`` is negative.
+        TypeError: when ``smooth_dr`` is not a number.
+        ValueError: when ``mode`` or ``reduction`` is unknown or ``smooth_dr`` is not finite and positive.
 
     Example:
         >>> x = torch.tensor([[[2.0, -1.0, 0.0, 3.0]]])
@@ -63,12 +66,12 @@ class FrequencyWeightedBCELoss(_Loss):
             self.mode = look_up_option(mode, FrequencyWeightMode)
         except ValueError as e:
             raise ValueError(f"`mode` must be 'probability' or 'label', got {mode!r}. {e}") from e
-        if not smooth_dr >= 0:
-            raise ValueError(f"`smooth_dr` must be >= 0, got {smooth_dr!r}.")
+        # > 0: with 0 an empty class in label mode gives w_c = n / 0 = inf and inf * 0 = NaN
+        smooth_dr = check_number(smooth_dr, "smooth_dr", low=0.0, low_open=True)
         self.include_background = include_background
         self.to_onehot_y = to_onehot_y
         self.detach_weight = detach_weight
-        self.smooth_dr = float(smooth_dr)
+        self.smooth_dr = smooth_dr
 
     def class_weight(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Return :math:`w_c` of shape ``(1, C, 1, ...)`` for prepared logits and target."""
@@ -89,10 +92,18 @@ class FrequencyWeightedBCELoss(_Loss):
 
         Raises:
             TypeError: when an argument is not a tensor or ``input`` is not floating point.
-            ValueError: when the shapes do not match.
+            ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"``, ``input`` holds NaN / inf
+                or ``target`` values outside [0, 1] (class indices outside ``[0, C - 1]`` with ``to_onehot_y``);
+                on CUDA the value checks are asynchronous device-side assertions (see
+                :mod:`monai_imbalance.losses.weighted`).
         """
         input, target, _ = prepare_inputs(
-            input, target, None, include_background=self.include_background, to_onehot_y=self.to_onehot_y
+            input,
+            target,
+            None,
+            include_background=self.include_background,
+            to_onehot_y=self.to_onehot_y,
+            reduction=self.reduction,
         )
         w = self.class_weight(input, target)
         loss = -(w * target * F.logsigmoid(input) + (1 - target) * F.logsigmoid(-input))

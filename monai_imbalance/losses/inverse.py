@@ -2,10 +2,25 @@ r"""Inverse lesion-size weighting of any voxel-weighted loss, computed from the 
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch.nn.modules.loss import _Loss
 
+from monai_imbalance.losses._common import check_integer_values, check_values
+from monai_imbalance.maps.inverse import _check_args
+from monai_imbalance.maps.region_wise import _check_num_classes
+
 __all__ = ["InverseWeightedLoss"]
+
+
+def _takes_weight(loss: object) -> bool:
+    """Whether ``loss``'s ``forward`` (or call) accepts a ``weight`` keyword (``**kwargs`` included)."""
+    try:
+        params = inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return True
+    return "weight" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class InverseWeightedLoss(_Loss):
@@ -18,18 +33,28 @@ class InverseWeightedLoss(_Loss):
     :func:`monai_imbalance.maps.inverse.inverse_weight_map`, on ``target``'s device and without gradient,
     then ``loss(input, target, weight=w)``. A one-hot target gives components per foreground class; a
     one-channel target is binarised with ``label > threshold`` (an index target of several classes: every
-    foreground class together).
+    foreground class together), or, with ``num_classes``, read as class indices with components per class.
+    The target is checked before any threshold: NaN / inf and negative values are refused (eagerly on the
+    CPU, by an asynchronous assertion on CUDA), so are one-hot values outside [0, 1] and, with ``num_classes``,
+    anything but indices below it; the wrapped loss checks the rest against ``input`` (e.g. a 0/255 target is
+    refused by a voxel-weighted loss as outside [0, 1]). An empty batch gives an empty map and the wrapped
+    loss's empty-batch result.
 
     Args:
         loss: a loss whose ``forward(input, target, weight=...)`` takes a ``(B, 1, *spatial)`` map, e.g.
             :class:`~monai_imbalance.losses.VoxelWeightedDiceLoss`.
         connectivity: maximum number of orthogonal hops between neighbours (1..ndim); None is full
             connectivity (26 in 3D), as the authors.
-        threshold: soft labels are binarised with ``label > threshold``.
+        threshold: soft labels are binarised with ``label > threshold``, in ``[0, 1)``.
         min_weight, max_weight: optional clipping of the weights (the authors' code uses 1 and 2e5).
+        num_classes: ``None``, or the number of classes of a one-channel index target (e.g. with a wrapped
+            ``to_onehot_y=True`` loss): lesions of different classes are then separate components.
 
     Raises:
-        TypeError: when ``loss`` is not callable.
+        TypeError: when ``loss`` is not callable or its ``forward`` takes no ``weight`` argument, or a setting
+            has the wrong type.
+        ValueError: when ``connectivity``, ``threshold``, ``min_weight``, ``max_weight`` or ``num_classes`` is
+            out of range.
 
     Example:
         >>> from monai_imbalance.losses import VoxelWeightedBCELoss
@@ -46,46 +71,103 @@ class InverseWeightedLoss(_Loss):
         threshold: float = 0.5,
         min_weight: float | None = None,
         max_weight: float | None = None,
+        num_classes: int | None = None,
     ) -> None:
         super().__init__()
         if not callable(loss):
             raise TypeError(f"`loss` must be a callable loss module, got {type(loss).__name__}.")
+        if not _takes_weight(loss):
+            raise TypeError(
+                f"`loss` must take the weights as `forward(input, target, weight=...)`, but "
+                f"{type(loss).__name__}.forward has no `weight` argument; wrap a voxel-weighted loss such as "
+                "VoxelWeightedDiceLoss."
+            )
+        if connectivity is not None:  # the upper bound (the number of spatial dims) is checked on the target
+            if isinstance(connectivity, bool) or not isinstance(connectivity, int):
+                raise TypeError(f"`connectivity` must be None or a positive int, got {connectivity!r}.")
+            if connectivity < 1:
+                raise ValueError(
+                    f"`connectivity` must be None (full) or a positive int (orthogonal hops), got {connectivity}."
+                )
+        self.threshold, self.min_weight, self.max_weight = _check_args(threshold, min_weight, max_weight)
         self.loss = loss
         self.connectivity = connectivity
-        self.threshold = threshold
-        self.min_weight = min_weight
-        self.max_weight = max_weight
+        self.num_classes = _check_num_classes(num_classes)
+
+    def _check_target(self, target: torch.Tensor, input: torch.Tensor | None = None) -> None:
+        if not isinstance(target, torch.Tensor):
+            raise TypeError(f"`target` must be a torch.Tensor, got {type(target).__name__}.")
+        if target.ndim < 3 or target.is_complex():
+            raise ValueError(
+                f"`target` must be a real tensor of shape (B, 1 or C, *spatial), got shape {tuple(target.shape)} "
+                f"and dtype {target.dtype}."
+            )
+        if isinstance(input, torch.Tensor) and (
+            target.ndim != input.ndim or target.shape[0] != input.shape[0] or target.shape[2:] != input.shape[2:]
+        ):
+            hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
+            raise ValueError(
+                f"`target` must have shape (B, 1 or C, *spatial) matching `input` {tuple(input.shape)}, "
+                f"got shape {tuple(target.shape)}{hint}."
+            )
+        if target.shape[1] == 1 and self.num_classes is not None:
+            expected = f"integer class indices in [0, {self.num_classes - 1}] (num_classes={self.num_classes})"
+            check_values(target, "target", expected, low=0.0, high=self.num_classes - 1)
+            check_integer_values(target, "target", expected)
+        elif target.shape[1] == 1:  # values above 1 (index targets) are refused or read by the wrapped loss
+            check_values(target, "target", "finite non-negative values (a binary, soft or index label)", low=0.0)
+        else:
+            check_values(target, "target", "one-hot values in [0, 1]", low=0.0, high=1.0)
 
     def weight_map(self, target: torch.Tensor) -> torch.Tensor:
-        """Inverse weights ``(B, 1, *spatial)`` float32 of a ``(B, 1 or C, *spatial)`` target, same device."""
+        """Inverse weights ``(B, 1, *spatial)`` float32 of a ``(B, 1 or C, *spatial)`` target, same device.
+
+        Raises:
+            TypeError: when ``target`` is not a tensor.
+            ValueError: when it has the wrong shape or bad values (see the class docstring).
+        """
+        self._check_target(target)
+        return self._weight_map(target)
+
+    def _weight_map(self, target: torch.Tensor) -> torch.Tensor:
         from monai_imbalance.maps.inverse import inverse_weight_map
 
-        if not isinstance(target, torch.Tensor) or target.ndim < 3:
-            raise ValueError(
-                f"`target` must be a tensor of shape (B, 1 or C, *spatial), got {getattr(target, 'shape', target)!r}."
-            )
         t = target.as_tensor() if hasattr(target, "as_tensor") else target
+        t = t.detach()
+        if t.shape[0] == 0:
+            return torch.zeros((0, 1, *t.shape[2:]), dtype=torch.float32, device=t.device)
+        index = t.shape[1] == 1 and self.num_classes is not None
+        items = t if index or t.shape[1] > 1 else t > self.threshold
+        maps = []
         with torch.no_grad():
-            maps = [
-                inverse_weight_map(
-                    item,
-                    connectivity=self.connectivity,
-                    threshold=self.threshold,
-                    min_weight=self.min_weight,
-                    max_weight=self.max_weight,
-                )
-                for item in (t.detach() > self.threshold if t.shape[1] == 1 else t.detach())
-            ]
-        return torch.stack([torch.as_tensor(m, device=target.device) for m in maps]).float()
+            for i, item in enumerate(items):
+                try:
+                    m = inverse_weight_map(
+                        item,
+                        connectivity=self.connectivity,
+                        threshold=self.threshold,
+                        min_weight=self.min_weight,
+                        max_weight=self.max_weight,
+                        num_classes=self.num_classes if index else None,
+                    )
+                except ValueError as e:
+                    raise ValueError(f"`target` item {i} of the batch: {e}") from e
+                maps.append(torch.as_tensor(m, device=target.device))
+        return torch.stack(maps).float()
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Compute the wrapped loss with the inverse weights of ``target``.
 
         Args:
             input: what the wrapped loss takes, ``(B, C, *spatial)``.
-            target: binary ``(B, 1, *spatial)`` or one-hot ``(B, C, *spatial)`` labels (soft labels thresholded).
+            target: binary ``(B, 1, *spatial)`` or one-hot ``(B, C, *spatial)`` labels (soft labels thresholded),
+                or ``(B, 1, *spatial)`` class indices with ``num_classes``.
 
         Raises:
-            ValueError: when ``target`` is not a ``(B, 1 or C, *spatial)`` tensor.
+            TypeError: when ``target`` is not a tensor.
+            ValueError: when ``target`` is not a ``(B, 1 or C, *spatial)`` tensor matching ``input`` (a missing
+                channel dimension is named), or holds NaN / inf or negative values (one-hot values above 1,
+                class indices outside ``[0, num_classes - 1]``); the wrapped loss raises on the rest.
         """
-        return self.loss(input, target, weight=self.weight_map(target))
+        self._check_target(target, input)
+        return self.loss(input, target, weight=self._weight_map(target))

@@ -9,7 +9,13 @@ from monai.utils import LossReduction
 from torch.nn.modules.loss import _Loss
 
 from monai_imbalance._utils import check_spacing
-from monai_imbalance.losses._common import check_input, check_reduction, to_compute_dtype
+from monai_imbalance.losses._common import (
+    check_empty_mean,
+    check_input,
+    check_reduction,
+    check_values,
+    to_compute_dtype,
+)
 
 __all__ = ["RegionWiseLoss", "two_class_probabilities"]
 
@@ -65,7 +71,9 @@ class RegionWiseLoss(_Loss):
     ) -> None:
         super().__init__(reduction=check_reduction(reduction))
         if spacing is not None:
-            check_spacing(spacing, len(spacing) if isinstance(spacing, Sequence) else 1)
+            check_spacing(
+                spacing, len(spacing) if isinstance(spacing, Sequence) and not isinstance(spacing, str) else 1
+            )
         self.spacing = spacing
         self.squared = squared
 
@@ -74,9 +82,16 @@ class RegionWiseLoss(_Loss):
         from monai_imbalance.maps.region_wise import rrw_map
 
         plain = target.as_tensor() if hasattr(target, "as_tensor") else target  # MetaTensor -> Tensor
+        if plain.shape[0] == 0:
+            return torch.zeros((0, num_classes, *plain.shape[2:]), dtype=torch.float32, device=plain.device)
+        maps = []
         with torch.no_grad():
-            maps = [rrw_map(t, spacing=self.spacing, num_classes=num_classes) for t in plain.detach()]
-        return torch.stack([torch.as_tensor(m, device=target.device) for m in maps]).float()
+            for i, t in enumerate(plain.detach()):
+                try:
+                    maps.append(torch.as_tensor(rrw_map(t, spacing=self.spacing, num_classes=num_classes)))
+                except ValueError as e:
+                    raise ValueError(f"`target` item {i} of the batch: {e}") from e
+        return torch.stack(maps).to(device=target.device, dtype=torch.float32)
 
     def forward(
         self, input: torch.Tensor, target: torch.Tensor | None = None, rw_map: torch.Tensor | None = None
@@ -90,8 +105,12 @@ class RegionWiseLoss(_Loss):
             rw_map: region-wise map ``(B, K, *spatial)``, or None to compute the RRW map from ``target``.
 
         Raises:
-            TypeError: when ``input`` is not a floating tensor or a map / target is missing.
-            ValueError: when the shapes do not match.
+            TypeError: when ``input`` is not a floating tensor or a map / target is missing or not a tensor.
+            ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"`` (a mean over nothing;
+                ``"sum"`` gives 0, ``"none"`` an empty tensor), ``input`` or ``rw_map`` holds NaN / inf, or
+                ``target`` is not a valid label (the batch item and the reason are named). Value checks of
+                ``input`` and ``rw_map`` are asynchronous device-side assertions on CUDA (no host sync); the RRW
+                map computed from ``target`` validates it on every device.
         """
         check_input(input)
         k = max(input.shape[1], 2)
@@ -105,17 +124,23 @@ class RegionWiseLoss(_Loss):
                 or target.shape[1] not in (1, k)
                 or target.shape[2:] != input.shape[2:]
             ):
+                hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
                 raise ValueError(
                     f"`target` must have shape (B, 1 or {k}, *spatial) matching `input` {tuple(input.shape)}, "
-                    f"got shape {tuple(target.shape)}."
+                    f"got shape {tuple(target.shape)}{hint}."
                 )
             rw_map = self.rrw_map(target, k)
         if not isinstance(rw_map, torch.Tensor):
             raise TypeError(f"`rw_map` must be a torch.Tensor or None, got {type(rw_map).__name__}.")
+        if rw_map.is_complex():
+            raise TypeError(f"`rw_map` must be a real tensor, got dtype {rw_map.dtype}.")
         if tuple(rw_map.shape) != expected:
             raise ValueError(
                 f"`rw_map` must have shape {expected} (B, max(C, 2), *spatial), got {tuple(rw_map.shape)}."
             )
+        check_empty_mean(input, self.reduction)
+        check_values(input, "input", "finite values (NaN / inf logits)")
+        check_values(rw_map, "rw_map", "finite values")
         s = two_class_probabilities(to_compute_dtype(input))
         if self.squared:
             s = s * s

@@ -7,6 +7,15 @@ Constructor arguments, their order and defaults follow the MONAI twin; the paper
 ``configs/losses/``. MONAI's per-class ``weight``, ``soft_label`` and ``ignore_index`` are not offered: a
 ``(B, C, *spatial)`` map gives per-class weights and zero weights ignore voxels; with soft labels the sums
 :math:`\sum w p y`, :math:`\sum w p^k`, :math:`\sum w y^k` are those of MONAI's default ``soft_label=False``.
+
+Input checks (stricter than MONAI's twins, which accept all of these and return a wrong, NaN or inf value):
+``input`` must be finite (probabilities in [0, 1] for Dice / ASL without ``sigmoid``/``softmax``/``other_act``),
+``target`` in [0, 1] (integer class indices below ``C`` with ``to_onehot_y``), ``weight`` finite, non-negative
+and not half precision (float16 overflows at 65504, below the inverse weight of a small lesion: store maps in
+float32). Each value check is one ``aminmax`` per tensor: an eager ``ValueError`` on the CPU, an asynchronous
+device-side assertion on CUDA (no host sync per step; a bad value fails a later CUDA call with a
+``RuntimeError`` carrying the same message). An empty batch (``B = 0``) gives an empty tensor with
+``reduction="none"``, 0 with ``"sum"`` and a ``ValueError`` with ``"mean"`` (a mean over nothing is undefined).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import torch.nn.functional as F
 from monai.utils import LossReduction
 from torch.nn.modules.loss import _Loss
 
+from monai_imbalance._utils import check_number
 from monai_imbalance.losses._common import check_activation, check_reduction, prepare_inputs, reduce_per_channel
 
 __all__ = ["VoxelWeightedASLoss", "VoxelWeightedBCELoss", "VoxelWeightedDiceLoss", "VoxelWeightedFocalLoss"]
@@ -118,11 +128,18 @@ class VoxelWeightedBCELoss(_Loss):
             weight: non-negative voxel weights ``(B, 1 or C, *spatial)``; None means all 1.
 
         Raises:
-            TypeError: when an argument is not a tensor or ``input`` is not floating point.
-            ValueError: when the shapes do not match or ``weight`` is negative.
+            TypeError: when an argument is not a tensor, ``input`` is not floating point or ``weight`` is half
+                precision.
+            ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"``, or a value is bad
+                (see the module docstring); on CUDA value errors are device-side assertions.
         """
         input, target, weight = prepare_inputs(
-            input, target, weight, include_background=self.include_background, to_onehot_y=self.to_onehot_y
+            input,
+            target,
+            weight,
+            include_background=self.include_background,
+            to_onehot_y=self.to_onehot_y,
+            reduction=self.reduction,
         )
         return F.binary_cross_entropy_with_logits(input, target, weight=weight, reduction=self.reduction)
 
@@ -148,7 +165,9 @@ class VoxelWeightedFocalLoss(_Loss):
         use_softmax: softmax over channels instead of a per-channel sigmoid.
 
     Raises:
-        ValueError: when ``gamma`` is negative, ``alpha`` is outside [0, 1] or ``reduction`` is unknown.
+        TypeError: when ``gamma`` is not a number or ``alpha`` not a number / sequence of numbers.
+        ValueError: when ``gamma`` is negative or not finite, ``alpha`` is outside [0, 1] or ``reduction`` is
+            unknown.
 
     Example:
         >>> x = torch.tensor([[[2.0, -1.0, 0.0, 3.0]]])
@@ -168,11 +187,13 @@ class VoxelWeightedFocalLoss(_Loss):
         use_softmax: bool = False,
     ) -> None:
         super().__init__(reduction=check_reduction(reduction))
-        if not gamma >= 0:
-            raise ValueError(f"`gamma` must be >= 0, got {gamma!r}.")
+        gamma = check_number(gamma, "gamma", low=0.0)
         self.alpha: float | torch.Tensor | None = None
         if alpha is not None:
-            a = torch.as_tensor(alpha, dtype=torch.float32)
+            try:
+                a = torch.as_tensor(alpha, dtype=torch.float32)
+            except (TypeError, ValueError, RuntimeError) as e:
+                raise TypeError(f"`alpha` must be None, a number or a sequence of numbers, got {alpha!r}.") from e
             if a.ndim > 1 or not bool(((a >= 0) & (a <= 1)).all()):
                 raise ValueError(f"`alpha` must be None, a number or a sequence of numbers in [0, 1], got {alpha!r}.")
             self.alpha = float(a) if a.ndim == 0 else a
@@ -207,11 +228,18 @@ class VoxelWeightedFocalLoss(_Loss):
             weight: non-negative voxel weights ``(B, 1 or C, *spatial)``; None means all 1.
 
         Raises:
-            TypeError: when an argument is not a tensor or ``input`` is not floating point.
-            ValueError: when the shapes do not match or ``weight`` is negative.
+            TypeError: when an argument is not a tensor, ``input`` is not floating point or ``weight`` is half
+                precision.
+            ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"``, or a value is bad
+                (see the module docstring); on CUDA value errors are device-side assertions.
         """
         input, target, weight = prepare_inputs(
-            input, target, weight, include_background=self.include_background, to_onehot_y=self.to_onehot_y
+            input,
+            target,
+            weight,
+            include_background=self.include_background,
+            to_onehot_y=self.to_onehot_y,
+            reduction=self.reduction,
         )
         if self.use_softmax:
             log_p = input.log_softmax(1)
@@ -255,15 +283,14 @@ class _WeightedOverlapLoss(_Loss):
         self.softmax = softmax
         self.other_act = other_act
         self.squared_pred = squared_pred
-        self.smooth_nr = float(smooth_nr)
-        self.smooth_dr = float(smooth_dr)
+        self.smooth_nr = check_number(smooth_nr, "smooth_nr", low=0.0)
+        self.smooth_dr = check_number(smooth_dr, "smooth_dr", low=0.0)
         self.batch = batch
 
     def _weighted_overlap(
         self, input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(sum w p y, sum w p^k, sum w y^k)`` per sample and channel (per channel with ``batch``)."""
-        ndim = input.ndim
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """``(sum w p y, sum w p^k, sum w y^k, input.ndim)`` per sample and channel (per channel with ``batch``)."""
         input, target, weight = prepare_inputs(
             input,
             target,
@@ -272,9 +299,11 @@ class _WeightedOverlapLoss(_Loss):
             to_onehot_y=self.to_onehot_y,
             activation=_activation(self.sigmoid, self.other_act),
             softmax=self.softmax,
+            probabilities=not (self.sigmoid or self.softmax or self.other_act is not None),
+            reduction=self.reduction,
         )
-        dims = ([0] if self.batch else []) + list(range(2, ndim))
-        return _weighted_sums(input, target, weight, dims, self.squared_pred)
+        dims = ([0] if self.batch else []) + list(range(2, input.ndim))
+        return (*_weighted_sums(input, target, weight, dims, self.squared_pred), input.ndim)
 
 
 class VoxelWeightedDiceLoss(_WeightedOverlapLoss):
@@ -293,12 +322,15 @@ class VoxelWeightedDiceLoss(_WeightedOverlapLoss):
         squared_pred: square the terms of the denominator (the paper's Dice loss).
         jaccard: compute the Jaccard (IoU) loss instead.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``(B, C, 1, ...)``, ``(C, 1, ...)`` with ``batch``).
-        smooth_nr, smooth_dr: constants added to the numerator and the denominator.
+        smooth_nr, smooth_dr: constants added to the numerator and the denominator (``>= 0``); with
+            ``smooth_dr=0`` a sample and channel whose weighted sums are all 0 (an empty class predicted empty,
+            or all-zero weights) gives 0/0 = NaN, as in MONAI.
         batch: sum over the batch before dividing.
 
     Raises:
-        TypeError: when ``other_act`` is not callable.
-        ValueError: when more than one activation is chosen or ``reduction`` is unknown.
+        TypeError: when ``other_act`` is not callable or a smoothing term is not a number.
+        ValueError: when more than one activation is chosen, ``reduction`` is unknown or a smoothing term is
+            negative or not finite.
 
     Example:
         >>> p = torch.tensor([[[0.9, 0.2, 0.6, 0.1]]])
@@ -337,11 +369,12 @@ class VoxelWeightedDiceLoss(_WeightedOverlapLoss):
             weight: non-negative voxel weights ``(B, 1 or C, *spatial)``; None means all 1.
 
         Raises:
-            TypeError: when an argument is not a tensor or ``input`` is not floating point.
-            ValueError: when the shapes do not match or ``weight`` is negative.
+            TypeError: when an argument is not a tensor, ``input`` is not floating point or ``weight`` is half
+                precision.
+            ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"``, or a value is bad
+                (see the module docstring); on CUDA value errors are device-side assertions.
         """
-        ndim = input.ndim
-        tp, sp, sy = self._weighted_overlap(input, target, weight)
+        tp, sp, sy, ndim = self._weighted_overlap(input, target, weight)
         if self.jaccard:
             f = 1 - (2 * tp + self.smooth_nr) / (2 * (sp + sy - tp) + self.smooth_dr)
         else:
@@ -366,12 +399,14 @@ class VoxelWeightedASLoss(_WeightedOverlapLoss):
         beta: weight of recall against precision, :math:`\beta > 0`.
         squared_pred: square the terms of the denominator (the authors' code).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``(B, C)`` like ``TverskyLoss``; ``(C,)`` with batch).
-        smooth_nr, smooth_dr: constants added to the numerator and the denominator.
+        smooth_nr, smooth_dr: constants added to the numerator and the denominator (``>= 0``; ``smooth_dr=0``:
+            NaN where the weighted sums are all 0, as for :class:`VoxelWeightedDiceLoss`).
         batch: sum over the batch before dividing.
 
     Raises:
-        TypeError: when ``other_act`` is not callable.
-        ValueError: when ``beta`` is not positive, more than one activation is chosen or ``reduction`` is unknown.
+        TypeError: when ``other_act`` is not callable, or ``beta`` or a smoothing term is not a number.
+        ValueError: when ``beta`` is not positive, more than one activation is chosen, ``reduction`` is unknown
+            or a smoothing term is negative or not finite.
 
     Example:
         >>> p = torch.tensor([[[0.9, 0.2, 0.6, 0.1]]])
@@ -399,9 +434,7 @@ class VoxelWeightedASLoss(_WeightedOverlapLoss):
             include_background, to_onehot_y, sigmoid, softmax, other_act,
             squared_pred, reduction, smooth_nr, smooth_dr, batch,
         )  # fmt: skip
-        if not beta > 0:
-            raise ValueError(f"`beta` must be > 0, got {beta!r}.")
-        self.beta = float(beta)
+        self.beta = check_number(beta, "beta", low=0.0, low_open=True)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the loss.
@@ -412,10 +445,12 @@ class VoxelWeightedASLoss(_WeightedOverlapLoss):
             weight: non-negative voxel weights ``(B, 1 or C, *spatial)``; None means all 1.
 
         Raises:
-            TypeError: when an argument is not a tensor or ``input`` is not floating point.
-            ValueError: when the shapes do not match or ``weight`` is negative.
+            TypeError: when an argument is not a tensor, ``input`` is not floating point or ``weight`` is half
+                precision.
+            ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"``, or a value is bad
+                (see the module docstring); on CUDA value errors are device-side assertions.
         """
-        tp, sp, sy = self._weighted_overlap(input, target, weight)
+        tp, sp, sy, _ = self._weighted_overlap(input, target, weight)
         b2 = self.beta**2
         f = 1 - ((1 + b2) * tp + self.smooth_nr) / (b2 * sy + sp + self.smooth_dr)
         if self.reduction == LossReduction.MEAN.value:

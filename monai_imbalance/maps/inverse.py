@@ -127,9 +127,12 @@ def _check_index_label(label: np.ndarray | torch.Tensor, nc: int) -> None:
     check_finite(label, "label")
     if (label.numel() if isinstance(label, torch.Tensor) else label.size) == 0:
         return
-    is_float = label.is_floating_point() if isinstance(label, torch.Tensor) else label.dtype.kind == "f"
+    if isinstance(label, torch.Tensor):
+        non_integer = label.is_floating_point() and bool((label != label.round()).any())
+    else:
+        non_integer = label.dtype.kind == "f" and bool(np.any(label != np.round(label)))
     lo, hi = float(label.min()), float(label.max())
-    if lo < 0 or hi > nc - 1 or (is_float and bool((label != label.round()).any())):
+    if lo < 0 or hi > nc - 1 or non_integer:
         kind = "non-integer values" if lo >= 0 and hi <= nc - 1 else "values"
         raise ValueError(
             f"`label` with num_classes={nc} must hold integer class indices in [0, {nc - 1}], "

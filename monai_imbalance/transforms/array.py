@@ -16,6 +16,7 @@ import torch
 from monai.config.type_definitions import NdarrayOrTensor
 from monai.data.meta_obj import get_track_meta
 from monai.data.meta_tensor import MetaTensor
+from monai.data.utils import affine_to_spacing
 from monai.transforms.transform import Transform
 from monai.utils import StrEnum, TransformBackends, convert_to_tensor, look_up_option
 
@@ -87,7 +88,9 @@ def resolve_spacing(label: Any, spacing: Any = None) -> tuple[float, ...] | None
         One float per spatial dimension, or ``None`` (unit voxels) for a plain array without spacing.
 
     Raises:
-        ValueError: when the spacing has the wrong length or a non-positive value.
+        TypeError: when ``spacing`` is not a number or a sequence of numbers.
+        ValueError: when the spacing has the wrong length or a value that is not finite and positive; a spacing
+            read from a MetaTensor's affine (NaN, or a zero column) names the affine.
 
     Example:
         >>> from monai.data import MetaTensor
@@ -98,9 +101,15 @@ def resolve_spacing(label: Any, spacing: Any = None) -> tuple[float, ...] | None
     """
     ndim = label.ndim - 1
     if spacing is None and isinstance(label, MetaTensor):
-        pixdim = [float(v) for v in label.pixdim][:ndim]
+        # column norms of the affine, zeros kept (MONAI's `pixdim` reads a zero column as spacing 1)
+        pixdim = [float(v) for v in affine_to_spacing(label.affine, r=ndim, suppress_zeros=False)]
         if len(pixdim) == ndim:
-            spacing = pixdim
+            try:
+                return check_spacing(pixdim, ndim, name="label.affine")
+            except ValueError as e:
+                raise ValueError(
+                    f"{e} (the voxel spacing: column norms of the MetaTensor's affine; pass `spacing` to override)"
+                ) from e
     return check_spacing(spacing, ndim)
 
 
@@ -117,6 +126,8 @@ class ComputeInverseWeightMap(Transform):
         threshold: label values ``> threshold`` are lesion.
         min_weight: optional lower clip (the authors use 1).
         max_weight: optional upper clip (the authors use 2e5).
+        num_classes: ``None`` (a one-channel label is binary or soft), or the number of classes of a one-channel
+            index label, read as one-hot: each foreground class has its own components.
 
     Raises:
         TypeError: when an argument has the wrong type.
@@ -125,6 +136,8 @@ class ComputeInverseWeightMap(Transform):
     Example:
         >>> ComputeInverseWeightMap()(np.array([[1, 0, 1, 0, 1, 1, 0, 0]]))
         array([[2. , 0.5, 2. , 0.5, 1. , 1. , 0.5, 0.5]], dtype=float32)
+        >>> ComputeInverseWeightMap(num_classes=3)(np.array([[1, 2, 0, 0]]))
+        array([[1.3333334, 1.3333334, 0.6666667, 0.6666667]], dtype=float32)
     """
 
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]  # noqa: RUF012 (MONAI convention)
@@ -135,13 +148,17 @@ class ComputeInverseWeightMap(Transform):
         threshold: float = 0.5,
         min_weight: float | None = None,
         max_weight: float | None = None,
+        num_classes: int | None = None,
     ) -> None:
         self.connectivity = _check_connectivity_setting(connectivity)
         self.threshold, self.min_weight, self.max_weight = _check_args(threshold, min_weight, max_weight)
+        self.num_classes = _check_num_classes(num_classes)
 
     def __call__(self, label: NdarrayOrTensor) -> NdarrayOrTensor:
         """Return the ``(1, *spatial)`` float32 weight map of ``label`` (``(1, *spatial)`` or one-hot)."""
-        out = inverse_weight_map(cast(Any, label), self.connectivity, self.threshold, self.min_weight, self.max_weight)
+        out = inverse_weight_map(
+            cast(Any, label), self.connectivity, self.threshold, self.min_weight, self.max_weight, self.num_classes
+        )
         return _like_label(out, label)
 
 
@@ -198,8 +215,9 @@ class ComputeBoundaryMap(Transform):
         num_classes: number of classes ``C`` for a ``(1, *spatial)`` class-index label; ``None`` to infer.
 
     Raises:
-        TypeError: when an argument has the wrong type.
-        ValueError: when ``kind`` is unknown, an argument is out of range, or the label is invalid (at call).
+        TypeError: when an argument has the wrong type (``kind`` not a string included).
+        ValueError: when ``kind`` is unknown (named, with the closest option), an argument is out of range, or
+            the label is invalid (at call).
 
     Warns:
         UserWarning: when a ``spacing`` is given with ``kind="active_contour"``, which ignores it.
@@ -220,7 +238,12 @@ class ComputeBoundaryMap(Transform):
         spacing: Sequence[float] | float | None = None,
         num_classes: int | None = None,
     ) -> None:
-        self.kind = BoundaryMapKind(look_up_option(kind, BoundaryMapKind))
+        if not isinstance(kind, str):
+            raise TypeError(f"`kind` must be 'kervadec' or 'active_contour', got {kind!r} ({type(kind).__name__}).")
+        try:
+            self.kind = BoundaryMapKind(look_up_option(kind, BoundaryMapKind))
+        except ValueError as e:
+            raise ValueError(f"`kind` must be 'kervadec' or 'active_contour', got {kind!r}. {e}".strip()) from e
         self.spacing = _check_spacing_setting(spacing)
         self.num_classes = _check_num_classes(num_classes)
         if self.kind == BoundaryMapKind.ACTIVE_CONTOUR and spacing is not None:

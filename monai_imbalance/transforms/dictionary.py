@@ -60,7 +60,17 @@ class _PostfixMapd(MapTransform):
         self.postfix = postfix
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
-        """Return a shallow copy of ``data`` with one map per key under ``key + postfix``."""
+        """Return a shallow copy of ``data`` with one map per key under ``key + postfix``.
+
+        Raises:
+            TypeError: when ``data`` is not a dictionary (a mapping).
+            KeyError: when a key is missing and ``allow_missing_keys`` is False.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                f"`data` of {type(self).__name__} must be a dictionary (a mapping of keys to arrays), got "
+                f"{type(data).__name__}; use the array transform {type(self.converter).__name__} for an array."
+            )
         d = dict(data)
         if not self.allow_missing_keys:
             missing = [key for key in self.keys if key not in d]
@@ -89,11 +99,13 @@ class ComputeInverseWeightMapd(_PostfixMapd):
         threshold: label values ``> threshold`` are lesion.
         min_weight: optional lower clip (the authors use 1).
         max_weight: optional upper clip (the authors use 2e5).
+        num_classes: ``None`` (binary or soft one-channel labels) or the number of classes of one-channel
+            index labels (components per foreground class).
         allow_missing_keys: skip missing keys instead of raising ``KeyError``.
 
     Raises:
         KeyError: when a key is missing (unless ``allow_missing_keys``), naming it and the keys present.
-        TypeError: when an argument has the wrong type.
+        TypeError: when an argument has the wrong type or ``data`` is not a dictionary.
         ValueError: when an argument is out of range, ``postfix`` is empty, or a label is invalid.
 
     Example:
@@ -111,10 +123,11 @@ class ComputeInverseWeightMapd(_PostfixMapd):
         threshold: float = 0.5,
         min_weight: float | None = None,
         max_weight: float | None = None,
+        num_classes: int | None = None,
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, postfix, allow_missing_keys)
-        self.converter = ComputeInverseWeightMap(connectivity, threshold, min_weight, max_weight)
+        self.converter = ComputeInverseWeightMap(connectivity, threshold, min_weight, max_weight, num_classes)
 
 
 class ComputeRRWMapd(_PostfixMapd):
@@ -135,7 +148,7 @@ class ComputeRRWMapd(_PostfixMapd):
 
     Raises:
         KeyError: when a key is missing (unless ``allow_missing_keys``), naming it and the keys present.
-        TypeError: when an argument has the wrong type.
+        TypeError: when an argument has the wrong type or ``data`` is not a dictionary.
         ValueError: when an argument is out of range, ``postfix`` is empty, or a label is invalid.
 
     Example:
@@ -177,7 +190,7 @@ class ComputeBoundaryMapd(_PostfixMapd):
 
     Raises:
         KeyError: when a key is missing (unless ``allow_missing_keys``), naming it and the keys present.
-        TypeError: when an argument has the wrong type.
+        TypeError: when an argument has the wrong type or ``data`` is not a dictionary.
         ValueError: when ``kind`` is unknown, an argument is out of range, ``postfix`` is empty, or a label
             is invalid.
 
