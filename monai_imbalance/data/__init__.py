@@ -1,7 +1,13 @@
-"""Built-in synthetic multi-lesion data (Decathlon layout) and readers for real datasets."""
+"""Built-in synthetic multi-lesion data (Decathlon layout) and readers for real datasets.
 
-from monai_imbalance.data.ct_like import CT_PRESETS, CTLikeCase, CTLikePreset, make_ct_like_case
-from monai_imbalance.data.decathlon import DATASET_JSON, dataset_exists, make_dataset, seed_of_test_case
+Two designs, chosen by the preset name (:data:`PRESET_NAMES`) of :func:`make_case` and :func:`make_dataset`:
+the lesion presets of :mod:`~monai_imbalance.data.synthetic` and the CT-like presets of
+:mod:`~monai_imbalance.data.ct_like` (``"ct_metastases"``; its ground-truth masks come from
+:func:`monai_imbalance.data.ct_like.make_ct_like_case`).
+"""
+
+from monai_imbalance.data.ct_like import CT_PRESETS
+from monai_imbalance.data.decathlon import DATASET_JSON, dataset_exists, make_dataset
 from monai_imbalance.data.synthetic import PRESET_NAMES, PRESETS, LesionPreset, make_case
 
 __all__ = [
@@ -9,12 +15,8 @@ __all__ = [
     "DATASET_JSON",
     "PRESETS",
     "PRESET_NAMES",
-    "CTLikeCase",
-    "CTLikePreset",
     "LesionPreset",
     "dataset_exists",
     "make_case",
-    "make_ct_like_case",
     "make_dataset",
-    "seed_of_test_case",
 ]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from monai_imbalance.bundle import load_checked_datalist, prepare_dataset
-from monai_imbalance.data import make_case, seed_of_test_case
+from monai_imbalance.data import make_case
+from monai_imbalance.data.decathlon import seed_of_test_case
 
 SHAPE = (16, 16, 8)
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage, stats
 
-from monai_imbalance.data import CT_PRESETS, PRESET_NAMES, make_case, make_ct_like_case, make_dataset
-from monai_imbalance.data.ct_like import sample_lesion_diameters
+from monai_imbalance.data import CT_PRESETS, PRESET_NAMES, make_case, make_dataset
+from monai_imbalance.data.ct_like import make_ct_like_case, sample_lesion_diameters
 
 SHAPE = (64, 64, 48)
 PRESET = CT_PRESETS["ct_metastases"]

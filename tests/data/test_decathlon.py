@@ -7,8 +7,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from monai_imbalance.data import make_case, make_dataset, seed_of_test_case
+from monai_imbalance.data import make_case, make_dataset
 from monai_imbalance.data.__main__ import main as data_main
+from monai_imbalance.data.decathlon import seed_of_test_case
 
 SHAPE = (24, 24, 16)
 
