@@ -23,6 +23,7 @@ import ctypes
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from monai.losses import DiceLoss, FocalLoss, TverskyLoss
@@ -94,11 +95,12 @@ def _pairs(c: int) -> dict[str, tuple[Callable, Callable, bool]]:
     }
 
 
-def run(shapes: list[tuple[int, ...]], devices: list[torch.device], repeats: int) -> list[str]:
-    rows = [
-        "| device | shape | loss | ours (s) | twin (s) | ratio |",
-        "|---|---|---|---|---|---|",
-    ]
+TARGET_RATIO = {"cpu": 1.25, "cuda": 1.1}  # ours / twin, per device type (issue 3)
+
+
+def measure(shapes: list[tuple[int, ...]], devices: list[torch.device], repeats: int) -> list[dict[str, Any]]:
+    """One ``{"device", "shape", "loss", "ours", "twin", "ratio"}`` per device, shape and loss (seconds)."""
+    out: list[dict[str, Any]] = []
     for device in devices:
         for shape in shapes:
             g = torch.Generator().manual_seed(0)
@@ -120,8 +122,20 @@ def run(shapes: list[tuple[int, ...]], devices: list[torch.device], repeats: int
                     repeats,
                     device,
                 )
-                ratio = t_ours / t_twin
-                rows.append(f"| {device.type} | {tuple(shape)} | {name} | {t_ours:.4f} | {t_twin:.4f} | {ratio:.2f}x |")
+                row = {"device": device.type, "shape": tuple(shape), "loss": name, "ours": t_ours, "twin": t_twin}
+                out.append({**row, "ratio": t_ours / t_twin})
+    return out
+
+
+def run(shapes: list[tuple[int, ...]], devices: list[torch.device], repeats: int) -> list[str]:
+    rows = [
+        "| device | shape | loss | ours (s) | twin (s) | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in measure(shapes, devices, repeats):
+        rows.append(
+            f"| {r['device']} | {r['shape']} | {r['loss']} | {r['ours']:.4f} | {r['twin']:.4f} | {r['ratio']:.2f}x |"
+        )
     return rows
 
 

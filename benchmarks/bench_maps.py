@@ -233,6 +233,46 @@ def torch_path_rows(repeat: int, shape: tuple[int, ...] = (128, 128, 128), lesio
     return rows
 
 
+def device_times(
+    device: torch.device | str = "cuda", repeat: int = 3, shape: tuple[int, ...] = (128, 128, 128), lesions: int = 30
+) -> list[dict[str, Any]]:
+    """Our maps on tensors of ``device`` (the GPU rows): ``[{"map", "ms", "peak", "target_ms"}]``, one per map.
+
+    CUDA: the public functions, best of ``max(repeat, 3)`` after a warm-up (``torch.cuda.Event``); peak:
+    ``max_memory_allocated`` over the float32 volume size. Any other device (the dry run of ``gpu_check.py``):
+    the pure-torch functions the public ones dispatch to on a GPU (a CPU tensor would take the numpy path), best
+    of ``repeat`` wall-clock runs after a warm-up; peak not measured (nan).
+    """
+    dev = torch.device(device)
+    classes = lesion_classes(shape, lesions)
+    label = torch.from_numpy((classes > 0)[None].astype(np.float32)).to(dev)
+    cls = torch.from_numpy(classes[None].astype(np.int64)).to(dev)
+    cases: list[tuple[str, Callable[[], Any]]]
+    if dev.type == "cuda":
+        cases = [("inverse weights", lambda: inverse_weight_map(label))]
+        if rrw_map is not None:
+            cases.append(("RRW (3 classes)", lambda: rrw_map(cls, num_classes=3)))
+    else:
+        from monai_imbalance.maps.inverse import _inverse_weight_map_torch
+        from monai_imbalance.maps.region_wise import _rrw_torch
+
+        ndim = len(shape)
+        cases = [
+            ("inverse weights", lambda: _inverse_weight_map_torch(label, ndim, 0.5, None, None)),
+            ("RRW (3 classes)", lambda: _rrw_torch(cls[0], 3, (1.0,) * ndim)),
+        ]
+    out = []
+    for name, fn in cases:
+        if dev.type == "cuda":
+            ms, peak = cuda_ms(fn, repeat)
+            peak_x = peak / (4 * math.prod(shape))
+        else:
+            fn()  # warm-up, as on CUDA
+            ms, peak_x = 1e3 * best_time(fn, repeat), math.nan
+        out.append({"map": name, "ms": ms, "peak": peak_x, "target_ms": TARGET_GPU_MS[name]})
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="128,256,512x512x300", help="comma-separated sizes: 128 or 512x512x300")
@@ -263,20 +303,12 @@ def main(argv: list[str] | None = None) -> None:
         print(row)
 
     if torch.cuda.is_available():
-        shape = (128, 128, 128)
-        classes = lesion_classes(shape, 30)
-        label = torch.from_numpy((classes > 0)[None].astype(np.float32)).cuda()
-        cls = torch.from_numpy(classes[None].astype(np.int64)).cuda()
-        gpu_cases: list[tuple[str, Callable[[], Any]]] = [("inverse weights", lambda: inverse_weight_map(label))]
-        if rrw_map is not None:
-            gpu_cases.append(("RRW (3 classes)", lambda: rrw_map(cls, num_classes=3)))
         print(f"\nGPU: {torch.cuda.get_device_name()}, 128^3 patch, best of {max(repeat, 3)} (torch.cuda.Event)\n")
         print("| map | ms (target) | peak GPU memory |")
         print("|---|---:|---:|")
-        for name, fn in gpu_cases:
-            ms, peak = cuda_ms(fn, repeat)
-            flag = "ok" if ms <= TARGET_GPU_MS[name] else "MISSED"
-            print(f"| {name} | {ms:.2f} (<= {TARGET_GPU_MS[name]:g}: {flag}) | {peak / (4 * 128**3):.2f}x |")
+        for r in device_times("cuda", repeat):
+            flag = "ok" if r["ms"] <= r["target_ms"] else "MISSED"
+            print(f"| {r['map']} | {r['ms']:.2f} (<= {r['target_ms']:g}: {flag}) | {r['peak']:.2f}x |")
     else:
         print("\nGPU: CUDA not available, no GPU rows.")
 
