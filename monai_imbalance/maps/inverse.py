@@ -131,7 +131,7 @@ def _check_index_label(label: np.ndarray | torch.Tensor, nc: int) -> None:
         non_integer = label.is_floating_point() and bool((label != label.round()).any())
     else:
         non_integer = label.dtype.kind == "f" and bool(np.any(label != np.round(label)))
-    lo, hi = float(label.min()), float(label.max())
+    lo, hi = float(label.min()) + 0.0, float(label.max()) + 0.0  # + 0.0: no -0
     if lo < 0 or hi > nc - 1 or non_integer:
         kind = "non-integer values" if lo >= 0 and hi <= nc - 1 else "values"
         raise ValueError(
@@ -168,7 +168,7 @@ def _check_label(label: np.ndarray | torch.Tensor) -> None:
     check_finite(label, "label")
     if (label.numel() if isinstance(label, torch.Tensor) else label.size) == 0:
         return
-    lo, hi = float(label.min()), float(label.max())
+    lo, hi = float(label.min()) + 0.0, float(label.max()) + 0.0  # + 0.0: no -0
     if lo < 0 or hi > 1:
         raise ValueError(
             f"`label` must hold binary or soft values in [0, 1] (a one-hot label for several classes), "
