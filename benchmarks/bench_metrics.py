@@ -21,8 +21,8 @@ records of every case (timed and summed), then the FROC, average recall and boot
 
 Evaluator: the lesion bundle's validation readers on one MONAI ``SupervisedEvaluator`` (identity network over
 ``--eval-cases`` cases of 192^3 in batches of two): the FROC metric alone, then FROC + object Dice +
-``LesionReportHandler`` sharing one matching per case (``item_lesion_records``), then the same three with the
-sharing turned off (each matches every case itself, as before the memo).
+``LesionReportHandler`` reading one ``LesionRecordsHandler`` (every case extracted once, matched under both
+views), then the same three each with records of its own (each extracts every case itself).
 
 Usage::
 
@@ -210,10 +210,8 @@ def evaluator_rows(n_cases: int, shape: tuple[int, ...], repeat: int) -> list[tu
 
     import torch
     from monai.engines import SupervisedEvaluator
-    from monai.handlers import from_engine
 
-    from monai_imbalance.handlers import FROCHandler, LesionDiceHandler
-    from monai_imbalance.metrics import lesions as lesions_module
+    from monai_imbalance.handlers import FROCHandler, LesionDiceHandler, LesionRecordsHandler
     from monai_imbalance.reporting import LesionReportHandler
 
     pairs = [make_pair(shape, seed=2000 + i) for i in range(n_cases)]
@@ -224,33 +222,25 @@ def evaluator_rows(n_cases: int, shape: tuple[int, ...], repeat: int) -> list[tu
         }
         for i in range(0, n_cases, 2)
     ]
-    out = from_engine(["pred", "label"])
 
-    def run(readers: int) -> None:
+    def run(readers: int, shared: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            extra = {"object_dice": LesionDiceHandler(output_transform=out)} if readers > 1 else None
-            handlers = [LesionReportHandler(tmp, n_draws=10)] if readers > 2 else None
+            owner = LesionRecordsHandler() if shared else None
+            extra = {"object_dice": LesionDiceHandler(records=owner)} if readers > 1 else None
+            handlers = [LesionReportHandler(tmp, records=owner, n_draws=10)] if readers > 2 else None
             SupervisedEvaluator(
                 device=torch.device("cpu"),
                 val_data_loader=loader,
                 network=torch.nn.Identity(),
-                key_val_metric={"avg_recall": FROCHandler(output_transform=out)},
+                key_val_metric={"avg_recall": FROCHandler(records=owner)},
                 additional_metrics=extra,
                 val_handlers=handlers,
             ).run()
 
-    memo = lesions_module._ITEM_MEMO
-    t_one = best_time(lambda: run(1), repeat)
-    t_shared = best_time(lambda: run(3), repeat)
-    saved, memo.max_entries = memo.max_entries, 0  # every reader matches every case itself
-    try:
-        t_each = best_time(lambda: run(3), repeat)
-    finally:
-        memo.max_entries = saved
     return [
-        ("FROC metric alone", t_one),
-        ("FROC + object Dice + report, one matching per case", t_shared),
-        ("FROC + object Dice + report, each reader matching (memo off)", t_each),
+        ("FROC metric alone", best_time(lambda: run(1, False), repeat)),
+        ("FROC + object Dice + report, one records owner", best_time(lambda: run(3, True), repeat)),
+        ("FROC + object Dice + report, each reader its own records", best_time(lambda: run(3, False), repeat)),
     ]
 
 

@@ -106,3 +106,59 @@ def ref_shirokikh2020_average_recall(cases, rates=LUNA16_RATES):
         xs.append(sum(f > t for f in fps) / len(keep))
         ys.append(sum(c >= t for c in les) / len(les))
     return float(np.mean(ref_interp(rates, xs, ys)))
+
+
+def ref_one_to_one_records(label, prob, hit_rule="iou", hit_threshold=0.1, threshold=0.5):
+    """One-to-one matching by exhaustive search: the pairs of maximal number of matches plus total overlap.
+
+    Masks per lesion and per prediction (scipy.ndimage.label, full connectivity), the IoU (or Dice) of every
+    pair, pairs below ``hit_threshold`` or without overlap not allowed, then every matching enumerated
+    recursively (each lesion takes one free prediction or none). Returns lesion confidences (-inf missed),
+    lesion Dice and false-positive confidences (every unmatched prediction).
+    """
+    label, prob = np.asarray(label), np.asarray(prob)
+    gl, ng = ref_components(label > 0.5)
+    pl, npred = ref_components(prob > threshold)
+    gmasks = [gl == i for i in range(1, ng + 1)]
+    pmasks = [pl == j for j in range(1, npred + 1)]
+    pconf = [float(prob[m].max()) for m in pmasks]
+    score = np.zeros((ng, npred))
+    dice = np.zeros((ng, npred))
+    for i, g in enumerate(gmasks):
+        for j, p in enumerate(pmasks):
+            inter = float(np.logical_and(g, p).sum())
+            if inter == 0:
+                continue
+            d = 2 * inter / (g.sum() + p.sum())
+            iou = inter / np.logical_or(g, p).sum()
+            s = d if hit_rule == "dice" else iou
+            dice[i, j] = d
+            score[i, j] = s if (hit_rule == "overlap" or s >= hit_threshold) else 0.0
+
+    best = (-1.0, ())
+
+    def search(i, used, total, pairs):
+        nonlocal best
+        if i == ng:
+            if total > best[0] + 1e-12:
+                best = (total, pairs)
+            return
+        search(i + 1, used, total, pairs)
+        for j in range(npred):
+            if j not in used and score[i, j] > 0:
+                search(i + 1, used | {j}, total + 1.0 + score[i, j], (*pairs, (i, j)))
+
+    search(0, frozenset(), 0.0, ())
+    les_conf, les_dice = [-math.inf] * ng, [0.0] * ng
+    matched = set()
+    for i, j in best[1]:
+        les_conf[i], les_dice[i] = pconf[j], dice[i, j]
+        matched.add(j)
+    return {
+        "lesion_confidence": les_conf,
+        "lesion_dice": les_dice,
+        "lesion_volume": [float(g.sum()) for g in gmasks],
+        "fp_confidence": [pconf[j] for j in range(npred) if j not in matched],
+        "fp_volume": [float(pmasks[j].sum()) for j in range(npred) if j not in matched],
+        "n_merging": sum(int((np.array([np.logical_and(g, p).any() for g in gmasks])).sum() >= 2) for p in pmasks),
+    }

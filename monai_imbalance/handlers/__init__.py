@@ -1,8 +1,21 @@
-"""Ignite handlers: lesion-wise validation metrics (FROC, object Dice) and loss-weight schedules."""
+"""Ignite handlers: the lesion records owner and its metric views (FROC, object Dice, over-segmentation), schedules."""
 
 from __future__ import annotations
 
-from monai_imbalance.handlers.lesion import FROCHandler, LesionDiceHandler
+from monai_imbalance.handlers.lesion import (
+    FROCHandler,
+    LesionDiceHandler,
+    LesionRecordsHandler,
+    OverSegmentationHandler,
+    PredLabel,
+)
 from monai_imbalance.handlers.schedule import CombinedLossAlphaHandler
 
-__all__ = ["CombinedLossAlphaHandler", "FROCHandler", "LesionDiceHandler"]
+__all__ = [
+    "CombinedLossAlphaHandler",
+    "FROCHandler",
+    "LesionDiceHandler",
+    "LesionRecordsHandler",
+    "OverSegmentationHandler",
+    "PredLabel",
+]

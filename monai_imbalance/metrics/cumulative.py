@@ -1,329 +1,474 @@
-"""MONAI ``CumulativeIterationMetric`` wrappers of the lesion-wise evaluation (thin classes, same functional core).
+"""Lesion-wise metrics accumulated over batches and DDP ranks: one owner of the per-case records, and views of it.
 
-Per batch, every case's :class:`CaseRecords` is packed into one fixed-length float row so that MONAI's
-buffers (and their all-gather under DDP) work; ``aggregate()`` unpacks every row and runs the functional
-code (:func:`average_recall`, :func:`object_dice`) on all cases at once. Row layout, with ``L =
-max_lesions`` and ``F = max_fps`` (NaN pads the unused slots)::
-
-    [n_lesions, n_fps_kept, n_predictions, n_fps_total,
-     lesion_confidence (L), lesion_dice (L), lesion_volume (L), fp_confidence (F), fp_volume (F)]
+:class:`LesionRecordsMetric` extracts and matches every case once, under every matching view it holds (by
+default ``paper`` and ``strict``), and keeps the variable-length per-case records; under DDP its
+:meth:`~LesionRecordsMetric.records` gathers every rank's cases once (``torch.distributed.all_gather_object``)
+and caches them until the next case or reset. :class:`FROCMetric` (average recall), :class:`LesionDiceMetric`
+(object Dice) and :class:`OverSegmentationMetric` (predicted / true lesion volume, merged lesions) compute their
+number from one view of an owner: their own, or one shared with other metrics and the report (``records=``).
 """
 
 from __future__ import annotations
 
-import warnings
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from monai.data import MetaTensor
-from monai.metrics import CumulativeIterationMetric
+import torch.distributed as dist
 
-from monai_imbalance._utils import check_spacing, to_numpy
-from monai_imbalance.metrics.froc import FROCProtocol, average_recall, object_dice
-from monai_imbalance.metrics.lesions import (
-    CaseRecords,
-    HitRule,
-    _option,
-    equivalent_diameter,
-    item_lesion_records,
-    lesion_records,
-)
+from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
+from monai_imbalance.metrics.froc import FROCProtocol, _rates, average_recall, object_dice
+from monai_imbalance.metrics.lesions import CaseRecords, _check_number, case_lesion_records, item_lesion_records
+from monai_imbalance.metrics.matching import LesionMatching, as_matchings, option
 
-__all__ = ["FROCMetric", "LesionDiceMetric", "pack_records", "unpack_records"]
-
-_HEAD = 4
+__all__ = ["FROCMetric", "LesionDiceMetric", "LesionRecordsMetric", "OverSegmentationMetric", "all_gather_list"]
 
 
-def pack_records(records: CaseRecords, max_lesions: int, max_fps: int) -> np.ndarray:
-    """Pack one case's records into a fixed-length float64 row (layout in the module docstring).
-
-    Lesions beyond ``max_lesions`` raise; false positives beyond ``max_fps`` keep the most confident ones
-    (the FROC is then exact above the ``max_fps``-th highest FP confidence of the case) with a warning.
-
-    Args:
-        records: one case's records.
-        max_lesions: lesion slots.
-        max_fps: false-positive slots.
-
-    Returns:
-        ``(4 + 3 * max_lesions + 2 * max_fps,)`` float64 row.
-
-    Raises:
-        ValueError: when the case has more than ``max_lesions`` lesions.
+def all_gather_list(items: list[Any]) -> list[Any]:
+    """Every rank's items (any picklable objects) on every rank, in rank order; the items themselves without DDP.
 
     Example:
-        >>> row = pack_records(CaseRecords([0.9], [0.5], [3.0], [14.0], [0.7], [2.0], [4.0]), 2, 1)
-        >>> row.tolist()
-        [1.0, 1.0, 2.0, 1.0, 0.9, nan, 0.5, nan, 14.0, nan, 0.7, 4.0]
+        >>> all_gather_list([1, 2])  # no process group
+        [1, 2]
     """
-    nl, nf = records.n_lesions, records.fp_confidence.size
-    if nl > max_lesions:
-        raise ValueError(f"a case has {nl} ground-truth lesions, more than `max_lesions` ({max_lesions}): raise it.")
-    keep = np.argsort(-records.fp_confidence, kind="stable")[:max_fps]
-    if nf > max_fps:
-        warnings.warn(
-            f"a case has {nf} false positives, more than `max_fps` ({max_fps}): the {max_fps} most confident are "
-            "kept, so the FROC is exact only above their lowest confidence.",
-            stacklevel=2,
-        )
-    row = np.full(_HEAD + 3 * max_lesions + 2 * max_fps, np.nan)
-    row[:_HEAD] = [nl, keep.size, records.n_predictions, nf]
-    o = _HEAD
-    for values, size in (
-        (records.lesion_confidence, max_lesions),
-        (records.lesion_dice, max_lesions),
-        (records.lesion_volume, max_lesions),
-        (records.fp_confidence[keep], max_fps),
-        (records.fp_volume[keep], max_fps),
-    ):
-        row[o : o + values.size] = values
-        o += size
-    return row
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return list(items)
+    parts: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(parts, list(items))
+    return [item for part in parts for item in part]
 
 
-def unpack_records(rows: Any, max_lesions: int, max_fps: int) -> list[CaseRecords]:
-    """Inverse of :func:`pack_records` for a ``(N, row)`` array; diameters follow from the volumes.
+def _case_id(item: Any, index: int) -> str:
+    meta = getattr(item, "meta", None) or {}
+    filename = meta.get("filename_or_obj") if isinstance(meta, Mapping) else None
+    if isinstance(filename, (list, tuple)):  # a collated batch's meta: one name per case
+        filename = filename[0] if len(filename) == 1 else None
+    return str(filename).replace("\\", "/").rsplit("/", 1)[-1] if filename else f"case_{index}"
+
+
+class LesionRecordsMetric:
+    r"""The per-case lesion records of an evaluation, under every matching view at once (one owner).
+
+    Every case given to ``__call__`` is extracted once (components of the label and of ``prob > threshold``)
+    and matched under each view of ``matchings``
+    (:func:`~monai_imbalance.metrics.case_lesion_records`); the records are kept per case, of any length (no
+    fixed slots). :meth:`records` returns every case of every DDP rank, gathered once and cached until the next
+    case or :meth:`reset`. FROC, object Dice, over-segmentation metrics and the report are views of it.
 
     Args:
-        rows: ``(N, 4 + 3 * max_lesions + 2 * max_fps)`` array or tensor.
-        max_lesions: lesion slots.
-        max_fps: false-positive slots.
-
-    Returns:
-        ``N`` :class:`CaseRecords` with ``case_id`` the row index as a string.
+        matchings: ``{view name: LesionMatching | "paper" | "strict" | dict}``; default ``paper`` and ``strict``.
+        threshold: probability above which a voxel is predicted foreground, in ``[0, 1)``.
+        connectivity: orthogonal hops; ``None`` for full connectivity.
+        spacing: voxel spacing of every case (else each label's MetaTensor ``pixdim``, else voxels).
+        sigmoid: the predictions are logits (a sigmoid is applied); else they must be probabilities in [0, 1].
+        lesion_labels: label values that are lesion (e.g. ``[2]``); ``None``: labels must be 0/1.
 
     Raises:
-        ValueError: when the row length does not match the slots.
+        TypeError / ValueError: on an invalid setting (at construction) or input (per call), naming it.
 
     Example:
-        >>> rows = np.stack([pack_records(CaseRecords([0.9], [0.5], [3.0], [14.0], []), 2, 1)])
-        >>> unpack_records(rows, 2, 1)[0].lesion_confidence.tolist()
-        [0.9]
+        >>> y = torch.zeros(1, 1, 8, 8); y[..., 1:3, 1:3] = 1; y[..., 5:7, 5:7] = 1
+        >>> blob = torch.full((1, 1, 8, 8), 0.9)  # one blob over the whole image
+        >>> records = LesionRecordsMetric()
+        >>> records(blob, y)
+        >>> [c.n_detected for c in records.records("paper")], [c.n_detected for c in records.records("strict")]
+        ([2], [0])
     """
-    arr = to_numpy(rows).astype(np.float64)
-    width = _HEAD + 3 * max_lesions + 2 * max_fps
-    if arr.ndim != 2 or arr.shape[1] != width:
-        raise ValueError(f"`rows` must have shape (N, {width}), got {arr.shape}.")
-    out = []
-    n_les, n_fp = max_lesions, max_fps
-    for i, row in enumerate(arr):
-        nl, nf, npred = int(row[0]), int(row[1]), int(row[2])
-        o = _HEAD
-        les_vol = row[o + 2 * n_les : o + 2 * n_les + nl]
-        fp_vol = row[o + 3 * n_les + n_fp : o + 3 * n_les + n_fp + nf]
-        out.append(
-            CaseRecords(
-                lesion_confidence=row[o : o + nl],
-                lesion_dice=row[o + n_les : o + n_les + nl],
-                lesion_diameter=equivalent_diameter(les_vol),
-                lesion_volume=les_vol,
-                fp_confidence=row[o + 3 * n_les : o + 3 * n_les + nf],
-                fp_diameter=equivalent_diameter(fp_vol),
-                fp_volume=fp_vol,
-                n_predictions=npred,
-                case_id=str(i),
-            )
-        )
-    return out
-
-
-class _LesionRecordsMetric(CumulativeIterationMetric):
-    """Shared buffer logic: per case one packed row of :func:`lesion_records`."""
 
     def __init__(
         self,
+        matchings: Mapping[str, Any] | None = None,
         threshold: float = 0.5,
         connectivity: int | None = None,
-        hit_rule: str = "overlap",
-        hit_threshold: float = 0.5,
         spacing: Any = None,
-        max_lesions: int = 512,
-        max_fps: int = 1024,
+        sigmoid: bool = False,
+        lesion_labels: Sequence[int] | None = None,
     ) -> None:
-        super().__init__()
-        _option(hit_rule, HitRule, "hit_rule")
-        if max_lesions < 1 or max_fps < 1:
-            raise ValueError(f"`max_lesions` and `max_fps` must be positive, got {max_lesions} and {max_fps}.")
-        self.threshold = threshold
+        self.matchings = as_matchings(matchings)
+        self.threshold = _check_number(threshold, "threshold", 0.0, 1.0, hi_open=True)
+        if connectivity is not None and (isinstance(connectivity, bool) or not isinstance(connectivity, int)):
+            raise TypeError(f"`connectivity` must be an int or None, got {type(connectivity).__name__}.")
         self.connectivity = connectivity
-        self.hit_rule = hit_rule
-        self.hit_threshold = hit_threshold
         self.spacing = spacing
-        self.max_lesions = max_lesions
-        self.max_fps = max_fps
+        self.sigmoid = bool(sigmoid)
+        self.lesion_labels = None if lesion_labels is None else [int(v) for v in lesion_labels]
+        self._local: list[dict[str, CaseRecords]] = []
+        self._gathered: list[dict[str, CaseRecords]] | None = None
 
-    def _case_spacing(self, y: Any, b: int, spacing: Any) -> Any:
-        if spacing is not None:
-            if isinstance(spacing, (list, tuple)) and spacing and isinstance(spacing[0], (list, tuple, np.ndarray)):
-                return spacing[b]
-            return spacing
-        if self.spacing is not None:
-            return self.spacing
-        if isinstance(y, MetaTensor):
-            pixdim = y.pixdim
-            return pixdim[b] if isinstance(pixdim, list) else pixdim
-        return None
+    def reset(self) -> None:
+        """Forget every case."""
+        self._local = []
+        self._gathered = None
 
-    def _compute_list(self, y_pred: Any, y: Any = None, **kwargs: Any) -> torch.Tensor:
-        """Records of a list of channel-first items (MONAI's decollated evaluator output).
+    def __len__(self) -> int:
+        """Number of cases on this rank."""
+        return len(self._local)
 
-        Each case is matched once for every metric and handler reading the same items with the same settings
-        (:func:`~monai_imbalance.metrics.lesions.item_lesion_records`).
+    def matching(self, view: str) -> LesionMatching:
+        """The matching of a view, with an error listing the views for an unknown name."""
+        if view not in self.matchings:
+            raise KeyError(f"`view` {view!r} is not one of this evaluation's matchings {sorted(self.matchings)}.")
+        return self.matchings[view]
+
+    def add(self, views: Mapping[str, CaseRecords]) -> None:
+        """Add one case's records computed elsewhere (``{view name: CaseRecords}`` with every view of this owner)."""
+        if set(views) != set(self.matchings):
+            raise ValueError(f"`views` must hold the views {sorted(self.matchings)}, got {sorted(views)}.")
+        self._local.append(dict(views))
+        self._gathered = None
+
+    def __call__(
+        self,
+        y_pred: Any,
+        y: Any,
+        spacing: Any = None,
+        confidence: Any = None,
+        case_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Add the cases of a batch ``(B, 1 or 2, *spatial)`` or of two lists of channel-first items.
+
+        Args:
+            y_pred: probabilities (logits with ``sigmoid=True``), a batch tensor / array or a list of items.
+            y: the labels, of the same form.
+            spacing: one spacing for every case, or one per case; default the constructor's, else each label's.
+            confidence: optional per-voxel confidence of the batch's shape (e.g. logits).
+            case_ids: one id per case; default each label's file name, else ``case_<index>``.
+
+        Raises:
+            TypeError: when ``y_pred`` / ``y`` are not tensors, arrays or lists of them.
+            ValueError: on mismatched lengths or shapes, or an invalid case (as
+                :func:`~monai_imbalance.metrics.case_lesion_records`).
         """
-        if y is None:
-            raise ValueError("`y` (the ground truth) is required.")
-        if not isinstance(y_pred, (list, tuple)) or not isinstance(y, (list, tuple)) or len(y_pred) != len(y):
+        preds, labels = self._items(y_pred, "y_pred"), self._items(y, "y")
+        if len(preds) != len(labels):
             raise ValueError(
-                "`y_pred` and `y` must be two lists of channel-first items of the same length, got "
-                f"{type(y_pred).__name__} and {type(y).__name__}."
+                f"`y_pred` and `y` must hold the same number of cases, got {len(preds)} and {len(labels)}."
             )
-        if kwargs.get("confidence") is not None:
-            return super()._compute_list(y_pred, y, **kwargs)  # type: ignore[return-value]
-        rows = []
-        for p, y_ in zip(y_pred, y, strict=True):
-            self._check_batch(p.unsqueeze(0), y_.unsqueeze(0))
-            sp = self._case_spacing(y_.unsqueeze(0), 0, kwargs.get("spacing"))
-            rows.append(self._row(p, y_, sp, None))  # the items themselves: the memo keys on them
-        return torch.as_tensor(np.stack(rows), dtype=torch.float64)
-
-    def _compute_tensor(self, y_pred: torch.Tensor, y: torch.Tensor | None = None, **kwargs: Any) -> torch.Tensor:
-        """Records of every case of the batch: ``y_pred`` ``(B, 1, *spatial)`` probabilities, ``y`` the label.
-
-        Keyword ``spacing``: one spacing, or one per case; default the constructor's, else the MetaTensor's.
-        Keyword ``confidence``: optional ``(B, 1, *spatial)`` per-voxel confidence (e.g. logits).
-        """
-        if y is None:
-            raise ValueError("`y` (the ground truth) is required.")
-        self._check_batch(y_pred, y)
-        confidence = kwargs.get("confidence")
-        rows = [
-            self._row(
-                y_pred[b],
-                y[b],
-                self._case_spacing(y, b, kwargs.get("spacing")),
-                None if confidence is None else confidence[b, 0],
-            )
-            for b in range(y_pred.shape[0])
-        ]
-        return torch.as_tensor(np.stack(rows), dtype=torch.float64)
+        confs = None if confidence is None else self._items(confidence, "confidence")
+        if case_ids is not None and len(case_ids) != len(preds):
+            raise ValueError(f"`case_ids` must hold one id per case ({len(preds)}), got {len(case_ids)}.")
+        for b, (p, lab) in enumerate(zip(preds, labels, strict=True)):
+            if tuple(p.shape) != tuple(lab.shape):
+                raise ValueError(
+                    f"`y_pred` and `y` items must have the same shape, got {tuple(p.shape)} and {tuple(lab.shape)}."
+                )
+            sp = self._spacing(spacing, b)
+            case_id = case_ids[b] if case_ids is not None else _case_id(lab, len(self._local))
+            if confs is None:
+                views = item_lesion_records(
+                    p,
+                    lab,
+                    self.matchings,
+                    spacing=sp,
+                    threshold=self.threshold,
+                    connectivity=self.connectivity,
+                    sigmoid=self.sigmoid,
+                    lesion_labels=self.lesion_labels,
+                    case_id=case_id,
+                )
+            else:
+                views = case_lesion_records(
+                    lab[-1],
+                    p[-1],
+                    self.matchings,
+                    confidence=confs[b][-1],
+                    spacing=sp if sp is not None else _pixdim(lab),
+                    threshold=self.threshold,
+                    connectivity=self.connectivity,
+                    sigmoid=self.sigmoid,
+                    lesion_labels=self.lesion_labels,
+                    case_id=case_id,
+                )
+            self._local.append(views)
+        self._gathered = None
 
     @staticmethod
-    def _check_batch(y_pred: Any, y: Any) -> None:
-        if y_pred.ndim < 3 or y_pred.shape[1] != 1 or tuple(y.shape) != tuple(y_pred.shape):
-            raise ValueError(
-                f"`y_pred` and `y` must both be (B, 1, *spatial), got {tuple(y_pred.shape)} and {tuple(y.shape)}."
-            )
+    def _items(x: Any, name: str) -> list[Any]:
+        if isinstance(x, (list, tuple)):
+            if not all(isinstance(i, (torch.Tensor, np.ndarray)) for i in x):
+                raise TypeError(
+                    f"`{name}` must be a list of tensors / arrays, got items {[type(i).__name__ for i in x]}."
+                )
+            return list(x)
+        if isinstance(x, (torch.Tensor, np.ndarray)):
+            if x.ndim < 3:
+                raise ValueError(f"`{name}` must be a batch (B, C, *spatial), got shape {tuple(x.shape)}.")
+            return list(x)
+        raise TypeError(f"`{name}` must be a tensor, an array or a list of them, got {type(x).__name__}.")
 
-    def _row(self, pred: Any, label: Any, spacing: Any, confidence: Any) -> np.ndarray:
-        """One case's packed row: ``pred`` and ``label`` channel-first ``(1, *spatial)``."""
-        sp = check_spacing(to_numpy(spacing).tolist() if isinstance(spacing, torch.Tensor) else spacing, pred.ndim - 1)
-        if confidence is None:
-            rec = item_lesion_records(
-                pred,
-                label,
-                spacing=sp,
-                threshold=self.threshold,
-                connectivity=self.connectivity,
-                hit_rule=self.hit_rule,
-                hit_threshold=self.hit_threshold,
-            )
+    def _spacing(self, spacing: Any, b: int) -> Any:
+        if spacing is None:
+            return self.spacing
+        if isinstance(spacing, torch.Tensor):
+            spacing = spacing.tolist()
+        if isinstance(spacing, (list, tuple)) and spacing and isinstance(spacing[0], (list, tuple, np.ndarray)):
+            return spacing[b]
+        return spacing
+
+    def local_records(self, view: str) -> list[CaseRecords]:
+        """This rank's cases of one view (no gathering)."""
+        self.matching(view)
+        return [case[view] for case in self._local]
+
+    def records(self, view: str | None = None) -> Any:
+        """Every case of every rank: ``{view: [CaseRecords, ...]}``, or the list of one view.
+
+        Collective under DDP the first time after a change (every rank must call it); cached after that.
+        """
+        if self._gathered is None:
+            self._gathered = all_gather_list(self._local)
+        if view is not None:
+            self.matching(view)
+            return [case[view] for case in self._gathered]
+        return {name: [case[name] for case in self._gathered] for name in self.matchings}
+
+    def aggregate(self) -> dict[str, list[CaseRecords]]:
+        """:meth:`records` of every view (MONAI's metric interface)."""
+        return self.records()
+
+
+def _pixdim(label: Any) -> Any:
+    if hasattr(label, "pixdim") and getattr(label, "meta", None) is not None:
+        return [float(v) for v in label.pixdim][: label.ndim - 1]
+    return None
+
+
+class _RecordsView:
+    """A number computed from one view of a :class:`LesionRecordsMetric`, its own or a shared one."""
+
+    def __init__(
+        self,
+        matching: Any,
+        records: LesionRecordsMetric | None,
+        threshold: float | None,
+        connectivity: int | None,
+        spacing: Any,
+        sigmoid: bool | None,
+        lesion_labels: Sequence[int] | None,
+    ) -> None:
+        if records is not None:
+            if not isinstance(records, LesionRecordsMetric):
+                raise TypeError(f"`records` must be a LesionRecordsMetric, got {type(records).__name__}.")
+            given = {
+                "threshold": threshold,
+                "connectivity": connectivity,
+                "spacing": spacing,
+                "sigmoid": sigmoid,
+                "lesion_labels": lesion_labels,
+            }
+            clash = sorted(k for k, v in given.items() if v is not None)
+            if clash:
+                raise ValueError(f"{clash} belong to the shared `records`: set them there, not on its views.")
+            self.view = self._view_of(records, matching)
+            self.shared = True
         else:
-            rec = lesion_records(
-                label[0],
-                pred[0],
-                confidence=confidence,
-                spacing=sp,
-                threshold=self.threshold,
-                connectivity=self.connectivity,
-                hit_rule=self.hit_rule,
-                hit_threshold=self.hit_threshold,
+            m = LesionMatching.coerce(matching)
+            self.view = matching if isinstance(matching, str) else "custom"
+            records = LesionRecordsMetric(
+                {self.view: m},
+                threshold=0.5 if threshold is None else threshold,
+                connectivity=connectivity,
+                spacing=spacing,
+                sigmoid=bool(sigmoid),
+                lesion_labels=lesion_labels,
             )
-        return pack_records(rec, self.max_lesions, self.max_fps)
+            self.shared = False
+        self.records_metric = records
 
-    def records(self) -> list[CaseRecords]:
-        """Every case's records gathered so far (across ranks under DDP)."""
-        buffer = self.get_buffer()
-        if not isinstance(buffer, torch.Tensor) or buffer.numel() == 0:
-            return []
-        return unpack_records(buffer, self.max_lesions, self.max_fps)
+    @staticmethod
+    def _view_of(records: LesionRecordsMetric, matching: Any) -> str:
+        if isinstance(matching, str) and matching in records.matchings:
+            return matching
+        m = LesionMatching.coerce(matching)
+        for name, mm in records.matchings.items():
+            if mm == m:
+                return name
+        raise ValueError(
+            f"`matching` {matching!r} is not a view of the shared `records` (views: {sorted(records.matchings)})."
+        )
+
+    @property
+    def matching(self) -> LesionMatching:
+        """The matching rule this number is computed under."""
+        return self.records_metric.matching(self.view)
+
+    def __call__(self, y_pred: Any, y: Any = None, **kwargs: Any) -> None:
+        """Add a batch (as :meth:`LesionRecordsMetric.__call__`); a view of shared records refuses."""
+        if self.shared:
+            raise RuntimeError("this metric reads shared `records`: give the cases to that LesionRecordsMetric.")
+        if y is None:
+            raise ValueError("`y` (the ground truth) is required.")
+        self.records_metric(y_pred, y, **kwargs)
+
+    def reset(self) -> None:
+        """Forget the cases (of its own records; shared records are reset by their owner)."""
+        if not self.shared:
+            self.records_metric.reset()
+
+    def cases(self) -> list[CaseRecords]:
+        """The records of this view (every rank)."""
+        return self.records_metric.records(self.view)
+
+    def aggregate(self) -> torch.Tensor:
+        """The number over every case so far (each view defines it)."""
+        raise NotImplementedError
 
 
-class FROCMetric(_LesionRecordsMetric):
+class FROCMetric(_RecordsView):
     r"""Average recall over the FROC curve (paper 1), accumulated over batches and ranks.
 
     .. math:: \bar R = \frac{1}{|\mathcal F|} \sum_{f \in \mathcal F} R(f)
 
-    ``aggregate()`` runs :func:`average_recall` on every case seen since the last ``reset()``.
+    ``aggregate()`` runs :func:`~monai_imbalance.metrics.average_recall` on every case of its view. The
+    default matching is the strict one (one-to-one, IoU ≥ 0.1), which a blob over the whole volume cannot
+    pass; ``matching="paper"`` gives paper 1's many-to-one any-overlap rule.
 
     Args:
         protocol: ``"luna16"`` or ``"shirokikh2020"``.
         fp_rates: FP-per-image points; default 1/8 ... 8.
-        threshold: probability above which a voxel is predicted foreground.
-        connectivity: orthogonal hops; ``None`` for full connectivity.
-        hit_rule: ``"overlap"``, ``"dice"`` or ``"iou"``.
-        hit_threshold: the Dice / IoU a hit needs under the stricter rules.
-        spacing: voxel spacing for every case (else the MetaTensor's ``pixdim``, else voxels).
-        max_lesions: lesion slots per case in the buffer (a case with more raises). The default, 512, is far
-            above real data (the LiTS benchmark reports up to 75 tumours per volume; the paper-1 authors'
-            records reach 34 lesions per case) at 12 kB of float64 per case.
-        max_fps: false-positive slots per case in the buffer; beyond them the most confident are kept with a
-            warning. The default, 1024, is above the authors' records (up to 294 false positives in one case,
-            WCE on metastases) and over-segmenting early models (hundreds per case).
+        matching: the view (``"strict"``, ``"paper"``, a :class:`~monai_imbalance.metrics.LesionMatching` or a
+            dict); with shared ``records``, one of its view names or matchings.
+        records: a shared :class:`LesionRecordsMetric` to read (its owner is fed the cases); ``None`` for its
+            own, made with the settings below.
+        threshold: probability above which a voxel is predicted foreground (default 0.5; own records only).
+        connectivity: orthogonal hops; ``None`` for full connectivity (own records only).
+        spacing: voxel spacing for every case (own records only).
+        sigmoid: the predictions are logits (own records only).
+        lesion_labels: label values that are lesion (own records only).
 
     Raises:
-        ValueError: on an unknown ``protocol`` / ``hit_rule`` or non-positive slots.
+        TypeError / ValueError: on an unknown ``protocol`` or matching, invalid ``fp_rates``, or settings given
+            beside shared ``records``.
 
     Example:
         >>> y = torch.zeros(2, 1, 8, 8); y[:, :, 2:4, 2:4] = 1
         >>> p = y * 0.9; p[1, 0, 6, 6] = 0.8
         >>> metric = FROCMetric()
-        >>> _ = metric(p[:1], y[:1]); _ = metric(p[1:], y[1:])
+        >>> metric(p[:1], y[:1]); metric(p[1:], y[1:])
         >>> metric.aggregate().item()
         1.0
     """
 
-    def __init__(self, protocol: str = "luna16", fp_rates: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.protocol = _option(protocol, FROCProtocol, "protocol").value
-        self.fp_rates = fp_rates
+    def __init__(
+        self,
+        protocol: str = "luna16",
+        fp_rates: Any = None,
+        matching: Any = "strict",
+        records: LesionRecordsMetric | None = None,
+        threshold: float | None = None,
+        connectivity: int | None = None,
+        spacing: Any = None,
+        sigmoid: bool | None = None,
+        lesion_labels: Sequence[int] | None = None,
+    ) -> None:
+        super().__init__(matching, records, threshold, connectivity, spacing, sigmoid, lesion_labels)
+        self.protocol = option(protocol, FROCProtocol, "protocol").value
+        self.fp_rates = None if fp_rates is None else _rates(fp_rates).tolist()
 
     def aggregate(self) -> torch.Tensor:
-        """Average recall of all cases so far (NaN when none)."""
-        cases = self.records()
+        """Average recall of all cases so far; NaN when there is no case or no lesion (recall undefined)."""
+        cases = self.cases()
         if not cases:
-            return torch.tensor(float("nan"))
-        return torch.tensor(average_recall(cases, self.protocol, self.fp_rates))
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        return torch.tensor(average_recall(cases, self.protocol, self.fp_rates), dtype=torch.float64)
 
 
-class LesionDiceMetric(_LesionRecordsMetric):
+class LesionDiceMetric(_RecordsView):
     r"""Object Dice (mean Dice of the detected lesions with their match, paper 1), over batches and ranks.
 
     .. math:: \mathrm{oDSC} = \frac{1}{|\mathcal D|} \sum_{i \in \mathcal D} D_{i,m(i)}
 
     Args:
         protocol: ``"luna16"`` (every detected lesion) or ``"shirokikh2020"`` (detected at confidence ≥ -0.1).
-        kwargs: as :class:`FROCMetric`.
+        matching: the view, as :class:`FROCMetric` (default ``"strict"``).
+        records: a shared :class:`LesionRecordsMetric`, or ``None`` for its own.
+        kwargs: ``threshold``, ``connectivity``, ``spacing``, ``sigmoid``, ``lesion_labels`` of its own records.
 
     Raises:
-        ValueError: on an unknown ``protocol`` / ``hit_rule`` or non-positive slots.
+        TypeError / ValueError: as :class:`FROCMetric`.
 
     Example:
         >>> y = torch.zeros(1, 1, 8, 8); y[:, :, 2:4, 2:4] = 1
         >>> p = torch.zeros(1, 1, 8, 8); p[:, :, 2:4, 2:3] = 0.9
         >>> metric = LesionDiceMetric()
-        >>> _ = metric(p, y)
+        >>> metric(p, y)
         >>> round(metric.aggregate().item(), 4)
         0.6667
     """
 
-    def __init__(self, protocol: str = "luna16", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.protocol = _option(protocol, FROCProtocol, "protocol").value
+    def __init__(
+        self,
+        protocol: str = "luna16",
+        matching: Any = "strict",
+        records: LesionRecordsMetric | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            matching,
+            records,
+            kwargs.pop("threshold", None),
+            kwargs.pop("connectivity", None),
+            kwargs.pop("spacing", None),
+            kwargs.pop("sigmoid", None),
+            kwargs.pop("lesion_labels", None),
+        )
+        if kwargs:
+            raise TypeError(f"LesionDiceMetric got unexpected arguments {sorted(kwargs)}.")
+        self.protocol = option(protocol, FROCProtocol, "protocol").value
 
     def aggregate(self) -> torch.Tensor:
-        """Object Dice mean of all cases so far (NaN when no lesion is detected)."""
-        cases = self.records()
+        """Object Dice mean of all cases so far; NaN when no lesion is detected (no Dice to average)."""
+        cases = self.cases()
         if not cases:
-            return torch.tensor(float("nan"))
-        return torch.tensor(object_dice(cases, self.protocol)[0])
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        return torch.tensor(object_dice(cases, self.protocol)[0], dtype=torch.float64)
+
+
+class OverSegmentationMetric(_RecordsView):
+    r"""An over-segmentation diagnostic of all cases: predicted / true lesion volume, or merging components.
+
+    .. math:: \rho = \frac{\sum_\text{cases} |\{p > t\}|}{\sum_\text{cases} |\{y = 1\}|}
+
+    Quantities (:func:`~monai_imbalance.metrics.over_segmentation`): ``"volume_ratio"`` (:math:`\rho`, NaN
+    without lesions), ``"merging_predictions"`` (predicted components overlapping two or more lesions),
+    ``"merged_lesions"`` (the lesions they cover). They do not depend on the matching.
+
+    Args:
+        quantity: one of the above.
+        records: a shared :class:`LesionRecordsMetric`, or ``None`` for its own.
+        kwargs: ``threshold``, ``connectivity``, ``spacing``, ``sigmoid``, ``lesion_labels`` of its own records.
+
+    Raises:
+        ValueError: on an unknown ``quantity``, or as :class:`FROCMetric`.
+
+    Example:
+        >>> y = torch.zeros(1, 1, 8, 8); y[..., 1:3, 1:3] = 1; y[..., 5:7, 5:7] = 1
+        >>> metric = OverSegmentationMetric("volume_ratio")
+        >>> metric(torch.full((1, 1, 8, 8), 0.9), y)
+        >>> metric.aggregate().item()
+        8.0
+    """
+
+    def __init__(self, quantity: str = "volume_ratio", records: LesionRecordsMetric | None = None, **kwargs: Any):
+        matching = next(iter(records.matchings)) if records is not None else "strict"
+        super().__init__(
+            matching,
+            records,
+            kwargs.pop("threshold", None),
+            kwargs.pop("connectivity", None),
+            kwargs.pop("spacing", None),
+            kwargs.pop("sigmoid", None),
+            kwargs.pop("lesion_labels", None),
+        )
+        if kwargs:
+            raise TypeError(f"OverSegmentationMetric got unexpected arguments {sorted(kwargs)}.")
+        self.quantity = option(quantity, OverSegmentationQuantity, "quantity").value
+
+    def aggregate(self) -> torch.Tensor:
+        """The quantity over all cases so far (NaN with no case; the volume ratio is NaN without lesions)."""
+        cases = self.cases()
+        if not cases:
+            return torch.tensor(math.nan, dtype=torch.float64)
+        return torch.tensor(float(over_segmentation(cases)[self.quantity]), dtype=torch.float64)

@@ -1,67 +1,79 @@
 """Lesion extraction and matching: one case's probability map and label become per-lesion records.
 
 Paper 1 (Shirokikh et al., MICCAI 2020, section 4.3) judges a model by the lesions it finds. Ground-truth
-lesions are the connected components of ``label > 0.5``, predicted lesions those of ``prob > threshold``
-(fixed once: a confidence threshold keeps or drops whole components). Matching is one vectorised pass:
-the pairs (ground-truth id, prediction id) of the overlapping voxels are counted with ``np.unique``, and
-every Dice / IoU follows from those intersections and the component sizes.
+lesions are the connected components of the binary label, predicted lesions those of ``prob > threshold``
+(fixed once: a confidence threshold keeps or drops whole components). Extraction is one vectorised pass: the
+pairs (ground-truth id, prediction id) of the overlapping voxels are counted with ``np.unique``, every Dice /
+IoU follows from those intersections and the component sizes, and each matching rule
+(:class:`~monai_imbalance.metrics.LesionMatching`) is applied to the same pairs, so the paper's view and the
+strict view of a case cost one labelling.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-from monai.utils import StrEnum, look_up_option
 
-from monai_imbalance._utils import check_finite, check_spacing, to_numpy
+from monai_imbalance._utils import check_spacing
 from monai_imbalance.maps.components import label_components
+from monai_imbalance.metrics.matching import LesionMatching, as_matchings, match_pairs
 
-__all__ = ["CaseRecords", "HitRule", "equivalent_diameter", "item_lesion_records", "lesion_records"]
-
-
-class HitRule(StrEnum):
-    """When a predicted lesion hits a ground-truth lesion: any overlap, or a Dice / IoU of at least a threshold."""
-
-    OVERLAP = "overlap"
-    DICE = "dice"
-    IOU = "iou"
-
-
-def _option(value: Any, enum: type[StrEnum], name: str) -> Any:
-    """Resolve a string option with MONAI's ``look_up_option``, naming the argument in the error."""
-    try:
-        return enum(look_up_option(value, enum))
-    except ValueError as e:
-        raise ValueError(f"`{name}`: {e}".strip()) from None
+__all__ = [
+    "CaseRecords",
+    "case_lesion_records",
+    "equivalent_diameter",
+    "item_lesion_records",
+    "lesion_mask",
+    "lesion_records",
+]
 
 
 def _as_float_array(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(-1)
 
 
+def _as_rows(x: Any, n: int, name: str) -> np.ndarray | None:
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, 0)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError(f"`{name}` must have one row per entry ({n}), got shape {arr.shape}.")
+    return arr
+
+
 @dataclass
 class CaseRecords:
-    r"""One case's per-lesion records, the input of every FROC / recall / object-Dice function.
+    r"""One case's per-lesion records under one matching rule, the input of every FROC / recall / object-Dice function.
 
     Attributes:
         lesion_confidence: ``(K,)`` the confidence at which each ground-truth lesion is detected (the
             confidence of its match), ``-inf`` when missed.
         lesion_dice: ``(K,)`` Dice of each lesion with its match, 0 when missed.
-        lesion_diameter: ``(K,)`` equivalent-sphere diameter :math:`(6V/\\pi)^{1/3}` (mm when the spacing
+        lesion_diameter: ``(K,)`` equivalent-sphere diameter :math:`(6V/\pi)^{1/3}` (mm when the spacing
             is known, else voxels).
         lesion_volume: ``(K,)`` volume (mm³ when the spacing is known, else voxels).
-        fp_confidence: ``(F,)`` confidences of the predicted lesions touching no ground-truth lesion.
+        fp_confidence: ``(F,)`` confidences of the predicted lesions counted as false positives.
         fp_diameter: ``(F,)`` their equivalent-sphere diameters (same unit as ``lesion_diameter``).
         fp_volume: ``(F,)`` their volumes.
         n_predictions: number of predicted lesions in the case (hits and false positives).
         case_id: optional identifier (the ``shirokikh2020`` bootstrap sorts the cases by it as strings).
+        matching: the rule in words (:meth:`~monai_imbalance.metrics.LesionMatching.describe`), or ``None``
+            for records of unknown origin (e.g. the authors' published records).
+        predicted_volume: total volume of the predicted lesions (same unit as ``lesion_volume``); NaN unknown.
+        n_merging_predictions: predicted components overlapping two or more lesions; ``None`` unknown.
+        n_merged_lesions: lesions overlapped by such a component; ``None`` unknown.
+        lesion_centroid: ``(K, D)`` centroids in voxel coordinates, or ``None``.
+        lesion_bbox: ``(K, 2D)`` bounding boxes ``[start..., stop...)`` in voxels, or ``None``.
+        fp_centroid: ``(F, D)`` centroids of the false positives, or ``None``.
+        fp_bbox: ``(F, 2D)`` their bounding boxes, or ``None``.
+        affine: ``(D + 1, D + 1)`` voxel-to-world matrix of the case (the image's affine), or ``None``.
 
     Example:
         >>> r = CaseRecords([0.9, -np.inf], [0.8, 0.0], [3.0, 2.0], [14.1, 4.2], [0.7])
@@ -78,6 +90,15 @@ class CaseRecords:
     fp_volume: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_predictions: int | None = None
     case_id: str | None = None
+    matching: str | None = None
+    predicted_volume: float = math.nan
+    n_merging_predictions: int | None = None
+    n_merged_lesions: int | None = None
+    lesion_centroid: np.ndarray | None = None
+    lesion_bbox: np.ndarray | None = None
+    fp_centroid: np.ndarray | None = None
+    fp_bbox: np.ndarray | None = None
+    affine: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("lesion_confidence", "lesion_dice", "lesion_diameter", "lesion_volume", "fp_confidence"):
@@ -97,6 +118,11 @@ class CaseRecords:
             raise ValueError("`lesion_confidence` and `fp_confidence` must not hold NaN.")
         if self.n_predictions is None:
             self.n_predictions = int(n_fp + np.isfinite(self.lesion_confidence).sum())
+        for name, n in (("lesion_centroid", n_les), ("lesion_bbox", n_les), ("fp_centroid", n_fp), ("fp_bbox", n_fp)):
+            setattr(self, name, _as_rows(getattr(self, name), n, name))
+        if self.affine is not None:
+            self.affine = np.asarray(self.affine, dtype=np.float64)
+        self.predicted_volume = float(self.predicted_volume)
 
     @property
     def n_lesions(self) -> int:
@@ -105,8 +131,13 @@ class CaseRecords:
 
     @property
     def n_detected(self) -> int:
-        """Number of ground-truth lesions hit by a prediction."""
+        """Number of ground-truth lesions detected (matched to a prediction)."""
         return int((self.lesion_confidence > -np.inf).sum())
+
+    @property
+    def true_volume(self) -> float:
+        """Total volume of the ground-truth lesions."""
+        return float(self.lesion_volume.sum())
 
 
 def equivalent_diameter(volume: Any) -> np.ndarray:
@@ -127,35 +158,302 @@ def equivalent_diameter(volume: Any) -> np.ndarray:
     return np.cbrt(6.0 * np.asarray(volume, dtype=np.float64) / math.pi)
 
 
-def _check_pair(label: Any, prob: Any, confidence: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    for name, x in (("label", label), ("prob", prob), ("confidence", confidence)):
-        if x is not None and not isinstance(x, np.ndarray) and not hasattr(x, "detach"):
-            raise TypeError(f"`{name}` must be a numpy array or a torch tensor, got {type(x).__name__}.")
-    lab, pr = to_numpy(label), to_numpy(prob)
-    conf = pr if confidence is None else to_numpy(confidence)
+def _host(x: Any, name: str) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        t = x.as_tensor() if hasattr(x, "as_tensor") else x
+        if t.dtype in (torch.float16, torch.bfloat16):
+            t = t.float()  # numpy has no bfloat16; half precision is read as float32
+        return t.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    raise TypeError(f"`{name}` must be a numpy array or a torch tensor, got {type(x).__name__}.")
+
+
+def _check_number(value: Any, name: str, lo: float, hi: float, hi_open: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+    v = float(value)
+    if not (math.isfinite(v) and lo <= v and (v < hi if hi_open else v <= hi)):
+        raise ValueError(f"`{name}` must be in [{lo:g}, {hi:g}{')' if hi_open else ']'}, got {value!r}.")
+    return v
+
+
+def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, name: str = "label") -> np.ndarray:
+    """The binary lesion mask of a label: a 0/1 (or boolean) label as it is, or the voxels of ``lesion_labels``.
+
+    Args:
+        label: the label array.
+        lesion_labels: label values that are lesion (e.g. ``[2]`` for Decathlon Task03 tumours), or ``None``
+            for a binary label.
+        name: the argument name used in errors.
+
+    Returns:
+        Boolean mask of the label's shape.
+
+    Raises:
+        ValueError: on NaN, negative or (without ``lesion_labels``) non-binary values, naming what was found.
+
+    Example:
+        >>> lesion_mask(np.array([0, 1, 2, 2]), [2]).tolist()
+        [False, False, True, True]
+        >>> lesion_mask(np.array([0, 1, 2]))
+        Traceback (most recent call last):
+            ...
+        ValueError: `label` must be binary (0/1) unless `lesion_labels` names the lesion values, got values in [0, 2].
+    """
+    if label.dtype == bool:
+        if lesion_labels is not None:
+            raise ValueError(f"`lesion_labels` selects label values, but `{name}` is boolean.")
+        return label
+    if label.size == 0:
+        return label.astype(bool)
+    lo, hi = label.min(), label.max()
+    if np.isnan(lo) or np.isnan(hi):
+        raise ValueError(f"`{name}` must not hold NaN values.")
+    if lo < 0:
+        raise ValueError(f"`{name}` must be non-negative, got a minimum of {lo:g}.")
+    if lesion_labels is not None:
+        values = np.asarray(lesion_labels).reshape(-1)
+        if values.size == 0 or not np.all(values > 0) or not np.all(values == np.round(values)):
+            raise ValueError(f"`lesion_labels` must be positive integer label values, got {lesion_labels!r}.")
+        return np.isin(label, values)
+    if hi > 1 or (np.issubdtype(label.dtype, np.floating) and not np.all((label == 0) | (label == 1))):
+        raise ValueError(
+            f"`{name}` must be binary (0/1) unless `lesion_labels` names the lesion values, got values in "
+            f"[{lo:g}, {hi:g}]."
+        )
+    return label != 0
+
+
+def _check_case(
+    label: Any, prob: Any, confidence: Any, threshold: Any, sigmoid: bool, lesion_labels: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    lab, pr = _host(label, "label"), _host(prob, "prob")
+    conf = None if confidence is None else _host(confidence, "confidence")
     if lab.shape != pr.shape:
         raise ValueError(f"`label` and `prob` must have the same shape, got {lab.shape} and {pr.shape}.")
-    if conf.shape != pr.shape:
+    if conf is not None and conf.shape != pr.shape:
         raise ValueError(f"`confidence` must have the shape of `prob` {pr.shape}, got {conf.shape}.")
-    if lab.ndim == 0:
-        raise ValueError("`label` must have at least one spatial dimension, got a scalar.")
-    check_finite(lab, "label")
-    check_finite(pr, "prob")
-    if conf is not pr and np.issubdtype(conf.dtype, np.floating) and np.isnan(conf).any():
+    if not 1 <= lab.ndim <= 3:
+        raise ValueError(
+            "`label` and `prob` must be one case's spatial volume (*spatial) with 1 to 3 dimensions, got shape "
+            f"{lab.shape}: index a batch per case (label[b, 0]) or use FROCMetric / case_lesion_records on items."
+        )
+    thr = _check_number(threshold, "threshold", 0.0, 1.0, hi_open=True)
+    mask = lesion_mask(lab, lesion_labels)
+    if not np.issubdtype(pr.dtype, np.floating) and pr.dtype != bool and not np.issubdtype(pr.dtype, np.integer):
+        raise TypeError(f"`prob` must hold numbers, got dtype {pr.dtype}.")
+    pr = pr.astype(np.float32, copy=False) if pr.dtype == bool or pr.dtype.itemsize < 4 else pr
+    if pr.size:
+        lo, hi = float(pr.min()), float(pr.max())
+        if sigmoid:
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise ValueError("`prob` (logits, sigmoid=True) must hold finite values, got NaN or inf.")
+            pr = 1.0 / (1.0 + np.exp(-pr.astype(np.float64)))
+        elif not (lo >= 0.0 and hi <= 1.0):
+            raise ValueError(
+                f"`prob` must hold probabilities in [0, 1], got values in [{lo:g}, {hi:g}]: pass sigmoid=True for "
+                "logits (or apply the activation first)."
+            )
+    if conf is None:
+        conf = pr
+    elif np.issubdtype(conf.dtype, np.floating) and np.isnan(conf).any():
         raise ValueError("`confidence` must not hold NaN values.")
-    return lab, pr, conf
+    return mask, pr, conf, thr
 
 
-def _segment_max(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Max of ``values`` per id in ``1..n`` (ids > 0), by one sort and ``np.maximum.reduceat``."""
-    out = np.full(n + 1, -np.inf)
-    if ids.size == 0:
-        return out
+def _check_affine(affine: Any, ndim: int) -> np.ndarray | None:
+    if affine is None:
+        return None
+    a = _host(affine, "affine") if isinstance(affine, torch.Tensor) else np.asarray(affine, dtype=np.float64)
+    a = np.asarray(a, dtype=np.float64)
+    if a.shape != (ndim + 1, ndim + 1) or not np.all(np.isfinite(a)):
+        raise ValueError(f"`affine` must be a finite ({ndim + 1}, {ndim + 1}) matrix, got shape {a.shape}.")
+    return a
+
+
+def _component_stats(flat_ids: np.ndarray, n: int, shape: tuple[int, ...], values: np.ndarray | None) -> tuple:
+    """Per component ``1..n`` of a flat label: size, max of ``values``, centroid and bounding box (one sort)."""
+    size = np.bincount(flat_ids, minlength=n + 1).astype(np.float64)
+    fg = np.flatnonzero(flat_ids)
+    peak = np.full(n + 1, -np.inf)
+    centroid = np.zeros((n + 1, len(shape)))
+    bbox = np.zeros((n + 1, 2 * len(shape)))
+    if fg.size == 0:
+        return size, peak, centroid, bbox, fg
+    ids = flat_ids[fg]
     order = np.argsort(ids, kind="stable")
     ids_sorted = ids[order]
     starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
-    out[ids_sorted[starts]] = np.maximum.reduceat(values[order].astype(np.float64), starts)
-    return out
+    present = ids_sorted[starts]
+    if values is not None:
+        peak[present] = np.maximum.reduceat(values[fg][order].astype(np.float64), starts)
+    coords = np.unravel_index(fg[order], shape)
+    counts = np.diff(np.r_[starts, ids_sorted.size])
+    for d, c in enumerate(coords):
+        centroid[present, d] = np.add.reduceat(c.astype(np.float64), starts) / counts
+        bbox[present, d] = np.minimum.reduceat(c, starts)
+        bbox[present, len(shape) + d] = np.maximum.reduceat(c, starts) + 1
+    return size, peak, centroid, bbox, fg
+
+
+@dataclass
+class _Extraction:
+    """One case's components and overlapping pairs, from which every matching's records follow."""
+
+    n_gt: int
+    n_pr: int
+    gt_size: np.ndarray
+    pr_size: np.ndarray
+    pr_conf: np.ndarray
+    gt_centroid: np.ndarray
+    gt_bbox: np.ndarray
+    pr_centroid: np.ndarray
+    pr_bbox: np.ndarray
+    gi: np.ndarray
+    pj: np.ndarray
+    inter: np.ndarray
+    voxel_volume: float
+    affine: np.ndarray | None
+
+
+def _extract(
+    label: Any,
+    prob: Any,
+    confidence: Any,
+    spacing: Any,
+    threshold: float,
+    connectivity: int | None,
+    sigmoid: bool,
+    lesion_labels: Any,
+    affine: Any,
+) -> _Extraction:
+    mask, pr, conf, thr = _check_case(label, prob, confidence, threshold, sigmoid, lesion_labels)
+    sp = check_spacing(spacing, mask.ndim)
+    aff = _check_affine(affine, mask.ndim)
+    voxel_volume = float(np.prod(sp)) if sp is not None else 1.0
+    gt_lab, n_gt = label_components(mask, connectivity)
+    pr_lab, n_pr = label_components(pr > thr, connectivity)
+    gt_flat, pr_flat = gt_lab.reshape(-1), pr_lab.reshape(-1)
+    gt_size, _, gt_centroid, gt_bbox, _ = _component_stats(gt_flat, n_gt, mask.shape, None)
+    pr_size, pr_conf, pr_centroid, pr_bbox, fg = _component_stats(pr_flat, n_pr, mask.shape, conf.reshape(-1))
+    both = fg[gt_flat[fg] > 0]  # intersections of every overlapping (lesion, prediction) pair in one pass
+    pair_key = gt_flat[both].astype(np.int64) * (n_pr + 1) + pr_flat[both]
+    keys, inter = np.unique(pair_key, return_counts=True)
+    return _Extraction(
+        n_gt=int(n_gt),
+        n_pr=int(n_pr),
+        gt_size=gt_size,
+        pr_size=pr_size,
+        pr_conf=pr_conf,
+        gt_centroid=gt_centroid,
+        gt_bbox=gt_bbox,
+        pr_centroid=pr_centroid,
+        pr_bbox=pr_bbox,
+        gi=keys // (n_pr + 1),
+        pj=keys % (n_pr + 1),
+        inter=inter.astype(np.float64),
+        voxel_volume=voxel_volume,
+        affine=aff,
+    )
+
+
+def _records(ext: _Extraction, m: LesionMatching, case_id: str | None) -> CaseRecords:
+    gi, pj, dice, credited = match_pairs(ext.gi, ext.pj, ext.inter, ext.gt_size, ext.pr_size, m)
+    les_conf = np.full(ext.n_gt, -np.inf)
+    les_dice = np.zeros(ext.n_gt)
+    les_conf[gi - 1] = ext.pr_conf[pj]
+    les_dice[gi - 1] = dice
+    is_fp = np.ones(ext.n_pr + 1, dtype=bool)
+    is_fp[0] = False
+    is_fp[credited] = False
+    fp_ids = np.flatnonzero(is_fp)
+    # over-segmentation: components overlapping two or more lesions (any overlap), and the lesions they cover
+    lesions_per_pred = np.bincount(ext.pj, minlength=ext.n_pr + 1)
+    merging = lesions_per_pred >= 2
+    les_vol = ext.gt_size[1:] * ext.voxel_volume
+    fp_vol = ext.pr_size[fp_ids] * ext.voxel_volume
+    return CaseRecords(
+        lesion_confidence=les_conf,
+        lesion_dice=les_dice,
+        lesion_diameter=equivalent_diameter(les_vol),
+        lesion_volume=les_vol,
+        fp_confidence=ext.pr_conf[fp_ids],
+        fp_diameter=equivalent_diameter(fp_vol),
+        fp_volume=fp_vol,
+        n_predictions=ext.n_pr,
+        case_id=case_id,
+        matching=m.describe(),
+        predicted_volume=float(ext.pr_size[1:].sum() * ext.voxel_volume),
+        n_merging_predictions=int(merging.sum()),
+        n_merged_lesions=int(np.unique(ext.gi[merging[ext.pj]]).size),
+        lesion_centroid=ext.gt_centroid[1:],
+        lesion_bbox=ext.gt_bbox[1:],
+        fp_centroid=ext.pr_centroid[fp_ids],
+        fp_bbox=ext.pr_bbox[fp_ids],
+        affine=ext.affine,
+    )
+
+
+def case_lesion_records(
+    label: Any,
+    prob: Any,
+    matchings: Mapping[str, Any] | None = None,
+    confidence: Any = None,
+    spacing: Any = None,
+    threshold: float = 0.5,
+    connectivity: int | None = None,
+    sigmoid: bool = False,
+    lesion_labels: Sequence[int] | None = None,
+    affine: Any = None,
+    case_id: str | None = None,
+) -> dict[str, CaseRecords]:
+    r"""The records of one case under several matching rules at once, from one extraction.
+
+    Ground-truth lesions :math:`G_i` are the components of the binary label (or of the ``lesion_labels``
+    values), predicted lesions :math:`P_j` those of ``prob > threshold`` (full connectivity by default). A
+    prediction's confidence is the max of ``confidence`` (default the probability) inside it. Each rule of
+    ``matchings`` (:class:`~monai_imbalance.metrics.LesionMatching`) decides the detections and false
+    positives; the overlapping pairs are computed once for all of them.
+
+    .. math:: D_{ij} = \frac{2\,|G_i \cap P_j|}{|G_i| + |P_j|}
+
+    Args:
+        label: ground truth of one case, spatial only ``(*spatial)`` (1 to 3 dims, no channel), numpy or
+            torch: 0/1 or boolean, or any non-negative label with ``lesion_labels``.
+        prob: probabilities in ``[0, 1]`` of the same shape (logits with ``sigmoid=True``); float16 and
+            bfloat16 tensors are read as float32.
+        matchings: ``{view name: LesionMatching | "paper" | "strict" | dict}``; default the two views
+            ``paper`` and ``strict``.
+        confidence: optional per-voxel confidence of the same shape (e.g. logits); default the probability.
+        spacing: voxel spacing (one number or one per dimension); volumes in mm³ and diameters in mm when
+            given, else in voxels.
+        threshold: probability above which a voxel is predicted foreground, in ``[0, 1)``.
+        connectivity: orthogonal hops in ``[1, ndim]``; ``None`` for full connectivity.
+        sigmoid: apply a sigmoid to ``prob`` first (it holds logits).
+        lesion_labels: label values that are lesion; ``None`` for a binary label.
+        affine: optional ``(D + 1, D + 1)`` voxel-to-world matrix, kept in the records (world centroids).
+        case_id: stored in the records.
+
+    Returns:
+        ``{view name: CaseRecords}``.
+
+    Raises:
+        TypeError: when an input is not an array or a tensor, or a number argument is not a number.
+        ValueError: on mismatched shapes, a batch or channel dimension, a non-binary, negative or NaN label,
+            probabilities outside ``[0, 1]`` (without ``sigmoid``), NaN ``confidence``, a ``threshold``
+            outside ``[0, 1)``, a bad ``spacing``, ``affine``, ``connectivity`` or matching.
+
+    Example:
+        >>> label = np.array([1, 1, 0, 1, 0, 0, 0, 0])
+        >>> prob = np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.0, 0.0])  # one blob over both lesions
+        >>> views = case_lesion_records(label, prob)
+        >>> views["paper"].n_detected, views["strict"].n_detected, views["strict"].n_merged_lesions
+        (2, 1, 2)
+    """
+    views = as_matchings(matchings)
+    ext = _extract(label, prob, confidence, spacing, threshold, connectivity, sigmoid, lesion_labels, affine)
+    return {name: _records(ext, m, case_id) for name, m in views.items()}
 
 
 def lesion_records(
@@ -165,43 +463,46 @@ def lesion_records(
     spacing: Any = None,
     threshold: float = 0.5,
     connectivity: int | None = None,
-    hit_rule: str = "overlap",
-    hit_threshold: float = 0.5,
+    hit_rule: str | None = None,
+    hit_threshold: float | None = None,
     case_id: str | None = None,
+    matching: Any = None,
+    sigmoid: bool = False,
+    lesion_labels: Sequence[int] | None = None,
+    affine: Any = None,
 ) -> CaseRecords:
-    r"""Extract and match the lesions of one case: the per-lesion records of paper 1's evaluation.
+    r"""Extract and match the lesions of one case under one rule: the per-lesion records of paper 1's evaluation.
 
-    Ground-truth lesions :math:`G_i` are the components of ``label > 0.5``, predicted lesions :math:`P_j`
-    those of ``prob > threshold`` (full connectivity by default). A prediction's confidence is the max of
-    ``confidence`` (default ``prob``; pass logits to rank by logit as the authors did) inside it.
-    :math:`P_j` hits :math:`G_i` when they overlap (``hit_rule="overlap"``, the paper's rule) or when
-    their Dice / IoU is at least ``hit_threshold`` (``"dice"`` / ``"iou"``). A lesion's match is the
-    hitting prediction of highest Dice (lowest id on ties)
+    The matching is ``matching`` (a :class:`~monai_imbalance.metrics.LesionMatching`, ``"paper"`` or
+    ``"strict"``), or the many-to-one rule with ``hit_rule`` / ``hit_threshold``; default paper 1's rule
+    (many-to-one, any overlap): a lesion is hit by every overlapping prediction, matched to the one of
+    highest Dice (lowest id on ties) and detected at its confidence; a prediction hitting no lesion is a false
+    positive, one that hits only lesions matched to another prediction is neither (Shirokikh et al., MICCAI
+    2020, 4.3). :func:`case_lesion_records` gives several rules from one extraction.
 
     .. math:: D_{ij} = \frac{2\,|G_i \cap P_j|}{|G_i| + |P_j|}
 
-    and it is detected at its match's confidence. A prediction hitting no lesion is a false positive; one
-    that hits only lesions matched to another prediction is neither (Shirokikh et al., MICCAI 2020, 4.3).
-
     Args:
-        label: ground truth, spatial only ``(*spatial)`` (no channel), numpy or torch; binarised at 0.5.
+        label: ground truth of one case ``(*spatial)``, as :func:`case_lesion_records`.
         prob: probabilities of the same shape.
         confidence: optional per-voxel confidence of the same shape (e.g. logits); default ``prob``.
-        spacing: voxel spacing (one number or one per dimension); volumes in mm³ and diameters in mm
-            when given, else in voxels.
-        threshold: probability above which a voxel is predicted foreground.
+        spacing: voxel spacing; volumes in mm³ and diameters in mm when given, else in voxels.
+        threshold: probability above which a voxel is predicted foreground, in ``[0, 1)``.
         connectivity: orthogonal hops in ``[1, ndim]``; ``None`` for full connectivity.
-        hit_rule: ``"overlap"``, ``"dice"`` or ``"iou"``.
-        hit_threshold: the Dice / IoU a hit needs under the ``"dice"`` and ``"iou"`` rules.
+        hit_rule: many-to-one shorthand: ``"overlap"``, ``"dice"`` or ``"iou"`` (not with ``matching``).
+        hit_threshold: the Dice / IoU a hit needs under ``"dice"`` / ``"iou"`` (default 0.5).
         case_id: stored in the records.
+        matching: the matching rule (not with ``hit_rule``).
+        sigmoid: apply a sigmoid to ``prob`` first.
+        lesion_labels: label values that are lesion; ``None`` for a binary label.
+        affine: optional voxel-to-world matrix kept in the records.
 
     Returns:
         :class:`CaseRecords`.
 
     Raises:
-        TypeError: when an input is not an array or a tensor.
-        ValueError: on mismatched shapes, NaN or infinite ``label`` / ``prob``, NaN ``confidence``, a bad
-            ``spacing`` or ``connectivity``, or an unknown ``hit_rule``.
+        TypeError: as :func:`case_lesion_records`.
+        ValueError: as :func:`case_lesion_records`, or when both ``matching`` and ``hit_rule`` are given.
 
     Example:
         >>> label = np.array([1, 1, 0, 0, 1, 0, 0, 0])
@@ -210,155 +511,66 @@ def lesion_records(
         >>> r.lesion_confidence.tolist(), r.lesion_dice.tolist(), r.fp_confidence.tolist()
         ([0.9, -inf], [1.0, 0.0], [0.7])
     """
-    lab, pr, conf = _check_pair(label, prob, confidence)
-    rule = _option(hit_rule, HitRule, "hit_rule")
-    sp = check_spacing(spacing, lab.ndim)
-    voxel_volume = float(np.prod(sp)) if sp is not None else 1.0
-
-    gt_lab, n_gt = label_components(lab > 0.5, connectivity)
-    pr_lab, n_pr = label_components(pr > threshold, connectivity)
-    gt_flat, pr_flat = gt_lab.reshape(-1), pr_lab.reshape(-1)
-    gt_size = np.bincount(gt_flat, minlength=n_gt + 1).astype(np.float64)
-    pr_size = np.bincount(pr_flat, minlength=n_pr + 1).astype(np.float64)
-
-    # prediction confidence: max over its voxels (only the predicted voxels are visited)
-    fg = np.flatnonzero(pr_flat)
-    pr_conf = _segment_max(pr_flat[fg], conf.reshape(-1)[fg], n_pr)
-
-    # intersections of every overlapping (lesion, prediction) pair in one pass
-    both = fg[gt_flat[fg] > 0]
-    pair_key = gt_flat[both].astype(np.int64) * (n_pr + 1) + pr_flat[both]
-    keys, inter = np.unique(pair_key, return_counts=True)
-    gi, pj = keys // (n_pr + 1), keys % (n_pr + 1)
-    inter = inter.astype(np.float64)
-    dice = 2.0 * inter / (gt_size[gi] + pr_size[pj])
-    if rule is HitRule.OVERLAP:
-        hit = np.ones(keys.size, dtype=bool)
-    elif rule is HitRule.DICE:
-        hit = dice >= hit_threshold
-    else:
-        hit = inter / (gt_size[gi] + pr_size[pj] - inter) >= hit_threshold
-    gi, pj, dice = gi[hit], pj[hit], dice[hit]
-
-    # best match per lesion: sort by (lesion, -dice, prediction id) and take the first of every lesion
-    les_conf = np.full(n_gt, -np.inf)
-    les_dice = np.zeros(n_gt)
-    if gi.size:
-        order = np.lexsort((pj, -dice, gi))
-        first = order[np.r_[True, gi[order][1:] != gi[order][:-1]]]
-        les_conf[gi[first] - 1] = pr_conf[pj[first]]
-        les_dice[gi[first] - 1] = dice[first]
-    is_fp = np.ones(n_pr + 1, dtype=bool)
-    is_fp[0] = False
-    is_fp[pj] = False
-    fp_ids = np.flatnonzero(is_fp)
-
-    les_vol = gt_size[1:] * voxel_volume
-    fp_vol = pr_size[fp_ids] * voxel_volume
-    return CaseRecords(
-        lesion_confidence=les_conf,
-        lesion_dice=les_dice,
-        lesion_diameter=equivalent_diameter(les_vol),
-        lesion_volume=les_vol,
-        fp_confidence=pr_conf[fp_ids],
-        fp_diameter=equivalent_diameter(fp_vol),
-        fp_volume=fp_vol,
-        n_predictions=int(n_pr),
+    if matching is not None and (hit_rule is not None or hit_threshold is not None):
+        raise ValueError("pass either `matching` or `hit_rule` / `hit_threshold`, not both.")
+    if matching is None:
+        rule = "overlap" if hit_rule is None else hit_rule
+        matching = LesionMatching("many_to_one", rule, 0.5 if hit_threshold is None else hit_threshold)
+    views = case_lesion_records(
+        label,
+        prob,
+        {"records": matching},
+        confidence=confidence,
+        spacing=spacing,
+        threshold=threshold,
+        connectivity=connectivity,
+        sigmoid=sigmoid,
+        lesion_labels=lesion_labels,
+        affine=affine,
         case_id=case_id,
     )
-
-
-class _ItemRecordsMemo:
-    """The records of the case items an evaluator iteration produced, shared by every reader with one setting.
-
-    The metrics and the report handler of a bundle read the same ``engine.state.output`` items (MONAI's
-    ``from_engine`` hands each the same tensors) and would each extract and match every case's lesions; the
-    memo lets the first compute them and the others reuse them. An entry is valid while both item tensors are
-    alive (weak references: the memo never keeps a volume alive, and a new tensor that reuses a freed
-    tensor's ``id`` is a different object) and unchanged (their in-place version counters); non-tensor items
-    and inference-mode tensors (which have no version counter) are never memoised.
-    """
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
-
-    def get(self, pred: Any, label: Any, settings: tuple, compute: Callable[[], CaseRecords]) -> CaseRecords:
-        """``compute()``'s records, or those of an earlier call on the same live, unchanged tensors."""
-        if not (isinstance(pred, torch.Tensor) and isinstance(label, torch.Tensor)):
-            return compute()
-        if pred.is_inference() or label.is_inference():  # no version counter: a change could not be seen
-            return compute()
-        key = (id(pred), id(label), settings)
-        entry = self._entries.get(key)
-        if entry is not None:
-            pred_ref, label_ref, pred_version, label_version, records = entry
-            if (
-                pred_ref() is pred
-                and label_ref() is label
-                and pred._version == pred_version
-                and label._version == label_version
-            ):
-                self._entries.move_to_end(key)
-                return records
-        records = compute()
-        self._entries[key] = (weakref.ref(pred), weakref.ref(label), pred._version, label._version, records)
-        for k in [k for k, e in self._entries.items() if e[0]() is None or e[1]() is None]:
-            del self._entries[k]
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-        return records
-
-    def clear(self) -> None:
-        """Forget every entry."""
-        self._entries.clear()
-
-
-_ITEM_MEMO = _ItemRecordsMemo()
+    return views["records"]
 
 
 def item_lesion_records(
     pred: Any,
     label: Any,
+    matchings: Mapping[str, Any] | None = None,
     spacing: Any = None,
     threshold: float = 0.5,
     connectivity: int | None = None,
-    hit_rule: str = "overlap",
-    hit_threshold: float = 0.5,
+    sigmoid: bool = False,
+    lesion_labels: Sequence[int] | None = None,
     case_id: str | None = None,
-) -> CaseRecords:
-    """:func:`lesion_records` of one channel-first item, computed once per item for every caller.
+) -> dict[str, CaseRecords]:
+    """:func:`case_lesion_records` of one channel-first item (MONAI's decollated evaluator output).
 
     The foreground is the last channel of ``pred`` and of ``label`` (channel 0 of a 1-channel map, channel 1
-    of a 2-channel background/foreground one). Handlers and metrics that read the same evaluator output items
-    with the same settings share one extraction and matching per case: the records are memoised on the item
-    tensors while they are alive and unchanged (see ``_ItemRecordsMemo``), so a FROC metric, an object-Dice
-    metric and a report handler attached to one evaluator match every case once.
+    of a 2-channel background/foreground one). A MetaTensor label gives the spacing (``pixdim``) and the
+    affine when ``spacing`` is not given.
 
     Args:
         pred: ``(1 or 2, *spatial)`` probabilities (tensor or array).
         label: ``(1 or 2, *spatial)`` label.
-        spacing: voxel spacing of the case, or None for voxel units.
+        matchings: as :func:`case_lesion_records`.
+        spacing: voxel spacing of the case; default the MetaTensor's, else voxel units.
         threshold: probability above which a voxel is predicted foreground.
         connectivity: orthogonal hops; ``None`` for full connectivity.
-        hit_rule: ``"overlap"``, ``"dice"`` or ``"iou"``.
-        hit_threshold: the Dice / IoU a hit needs under the stricter rules.
-        case_id: identifier stored in the returned records.
+        sigmoid: ``pred`` holds logits.
+        lesion_labels: label values that are lesion; ``None`` for a binary label.
+        case_id: identifier stored in the records.
 
     Returns:
-        The case's :class:`CaseRecords` (a fresh object per call; the arrays are shared with the memo and must
-        not be modified in place).
+        ``{view name: CaseRecords}``.
 
     Raises:
-        ValueError: when an item is not channel-first with 1 or 2 channels, or as :func:`lesion_records`.
+        ValueError: when an item is not channel-first with 1 or 2 channels, or as :func:`case_lesion_records`.
 
     Example:
         >>> label = torch.zeros(1, 6, 6); label[0, 1:3, 1:3] = 1
-        >>> pred = label * 0.9
-        >>> item_lesion_records(pred, label).lesion_confidence.tolist()
+        >>> views = item_lesion_records(label * 0.9, label)
+        >>> views["strict"].lesion_confidence.tolist()
         [0.8999999761581421]
-        >>> item_lesion_records(pred, label) is item_lesion_records(pred, label)  # fresh objects, one matching
-        False
     """
     for name, x in (("pred", pred), ("label", label)):
         if getattr(x, "ndim", 0) < 2 or x.shape[0] not in (1, 2):
@@ -366,26 +578,21 @@ def item_lesion_records(
                 f"`{name}` items must be channel-first with 1 channel (or 2: background, foreground), "
                 f"got shape {tuple(getattr(x, 'shape', ()))}."
             )
-    sp = check_spacing(spacing, label.ndim - 1)
-    settings = (
-        pred.shape[0],
-        label.shape[0],
-        None if sp is None else tuple(sp),
-        float(threshold),
-        connectivity,
-        str(hit_rule),
-        float(hit_threshold),
+    affine = None
+    meta = getattr(label, "meta", None)
+    if spacing is None and meta is not None and hasattr(label, "pixdim"):
+        spacing = [float(v) for v in label.pixdim][: label.ndim - 1]
+    if meta is not None and hasattr(label, "affine") and label.affine.shape[-1] == label.ndim:
+        affine = label.affine
+    return case_lesion_records(
+        label[label.shape[0] - 1],
+        pred[pred.shape[0] - 1],
+        matchings,
+        spacing=spacing,
+        threshold=threshold,
+        connectivity=connectivity,
+        sigmoid=sigmoid,
+        lesion_labels=lesion_labels,
+        affine=affine,
+        case_id=case_id,
     )
-
-    def compute() -> CaseRecords:
-        return lesion_records(
-            to_numpy(label[label.shape[0] - 1]),
-            to_numpy(pred[pred.shape[0] - 1]),
-            spacing=sp,
-            threshold=threshold,
-            connectivity=connectivity,
-            hit_rule=hit_rule,
-            hit_threshold=hit_threshold,
-        )
-
-    return replace(_ITEM_MEMO.get(pred, label, settings, compute), case_id=case_id)

@@ -31,6 +31,12 @@ def _array(values: Any) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     FigureCanvasAgg(fig)
@@ -38,18 +44,23 @@ def _save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def plot_froc(reports: Mapping[str, Mapping[str, Any]], path: str | Path, title: str | None = None) -> Path:
+def plot_froc(
+    reports: Mapping[str, Mapping[str, Any]], path: str | Path, title: str | None = None, warning: str | None = None
+) -> Path:
     r"""Overlay the FROC curves of several reports, each with its bootstrap band, on a log FP-per-image axis.
 
     A curve is the recall :math:`R(f)` read as the average recall reads it (linear interpolation over the
     FROC points with the origin prepended, held beyond the last point); the band is the report's
     ``froc.band`` (bootstrap mean ± one standard deviation); dotted vertical lines mark the first report's
-    FP rates and dots the recall at them. A report without lesions is listed in the legend as such.
+    FP rates and dots the recall at them. The x axis covers the FP rates and the whole measured FP range. A
+    report without lesions is listed in the legend as such; ``warning`` (e.g. the over-segmentation warning of
+    a report) is printed in red across the top of the axes.
 
     Args:
         reports: ``{method name: lesion_report dict}`` (:func:`~monai_imbalance.reporting.lesion_report`).
         path: the ``.png`` file to write.
         title: figure title.
+        warning: text to show on the plot, or ``None``.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -75,6 +86,10 @@ def plot_froc(reports: Mapping[str, Mapping[str, Any]], path: str | Path, title:
     positive = rates[rates > 0]
     lo = float(positive.min()) / 2 if positive.size else 1 / 16
     hi = float(rates.max()) * 2 if positive.size else 16.0
+    for rep in reps.values():  # the whole measured FP range, not only the rates
+        fps = _array(rep["froc"]["fp_per_image"])
+        if fps.size and np.isfinite(fps).any():
+            hi = max(hi, float(np.nanmax(fps)) * 1.25)
 
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.add_subplot()
@@ -85,7 +100,7 @@ def plot_froc(reports: Mapping[str, Mapping[str, Any]], path: str | Path, title:
         if recall.size == 0 or np.isnan(recall).all():
             ax.plot([], [], color=colour, label=f"{name} (no lesions)")
             continue
-        x = np.geomspace(lo, max(hi, float(np.nanmax(fp, initial=0.0))), 400)
+        x = np.geomspace(lo, hi, 400)
         y = np.interp(x, np.concatenate([[0.0], fp]), np.concatenate([[0.0], recall]))
         ar, boot = rep.get("average_recall"), rep.get("bootstrap", {})
         label = name if ar is None else f"{name} (avg recall {ar:.3f}"
@@ -112,10 +127,25 @@ def plot_froc(reports: Mapping[str, Mapping[str, Any]], path: str | Path, title:
     ax.set_xlabel("false positives per image")
     ax.set_ylabel("recall (lesion sensitivity)")
     if positive.size and positive.size <= 16:
-        ax.set_xticks(positive, [f"{r:g}" for r in positive])
+        ticks = list(positive)
+        while ticks[-1] * 4 <= hi:  # the measured range beyond the rates: every factor 4
+            ticks.append(ticks[-1] * 4)
+        ax.set_xticks(ticks, [f"{r:g}" for r in ticks])
         ax.minorticks_off()
     ax.grid(True, which="major", axis="y", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
+    if warning:
+        ax.text(
+            0.02,
+            0.98,
+            "\n".join(_wrap(f"Warning: {warning}", 70)),
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize="small",
+            color="#b00020",
+            bbox={"facecolor": "white", "edgecolor": "#b00020", "alpha": 0.9},
+        )
     ax.set_title(title or "FROC (band: bootstrap mean ± std)")
     fig.tight_layout()
     return _save(fig, path)

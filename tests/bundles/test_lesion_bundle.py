@@ -59,7 +59,7 @@ def data_dir(tmp_path_factory):
     from monai_imbalance.bundle import prepare_dataset
 
     d = tmp_path_factory.mktemp("lesion_data")
-    prepare_dataset(d, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0)
+    prepare_dataset(d, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0, num_test=2)
     return d
 
 
@@ -75,15 +75,28 @@ def test_fragments_present():
     assert all(f.is_file() for f in FRAGMENTS)
 
 
-@pytest.mark.parametrize(("rule", "threshold"), [("overlap", 0.5), ("dice", 0.2), ("iou", 0.1)])
-def test_key_metric_hit_rule_and_weight_clip_are_overridable(rule, threshold):
+@pytest.mark.parametrize(
+    ("key_view", "rule", "threshold", "expected"),
+    [
+        ("strict", "iou", 0.1, "one-to-one, IoU ≥ 0.1"),
+        ("strict", "dice", 0.2, "one-to-one, Dice ≥ 0.2"),
+        ("paper", "iou", 0.1, "many-to-one, any overlap (paper 1)"),
+    ],
+)
+def test_matching_is_declared_once_and_weight_clip_is_overridable(key_view, rule, threshold, expected):
     from monai.bundle import ConfigParser
 
     parser = ConfigParser()
     parser.read_config(str(CONFIGS / "train.yaml"))
-    parser.update({"val_hit_rule": rule, "val_hit_threshold": threshold, "inverse_min_weight": 1.0})
-    metric = parser.get_parsed_content("validate#key_metric#val_average_recall").metric_fn
-    assert (metric.hit_rule, metric.hit_threshold) == (rule, threshold)
+    parser.update(
+        {"key_view": key_view, "strict_hit_rule": rule, "strict_hit_threshold": threshold, "inverse_min_weight": 1.0}
+    )
+    key = parser.get_parsed_content("validate#key_metric#val_average_recall")
+    assert key.matching.describe() == expected
+    records = parser.get_parsed_content("validate#lesion_records")
+    extra = parser.get_parsed_content("validate#additional_metrics")
+    assert all(m.owner is records for m in [key, *extra.values()])  # one owner: every case matched once
+    assert extra["val_average_recall_paper"].matching.describe() == "many-to-one, any overlap (paper 1)"
     transforms = parser.get_parsed_content("train#preprocessing").transforms
     weights = next(t for t in transforms if type(t).__name__ == "ComputeInverseWeightMapd")
     label = torch.zeros(1, 8, 8, 8)
@@ -108,7 +121,16 @@ def test_train_validates_with_froc_and_saves_best_model(trained):
     root, wf = trained
     evaluator = wf.parser.get_parsed_content("validate#evaluator")
     metrics = evaluator.state.metrics
-    assert set(metrics) == {"val_average_recall", "val_object_dice"}
+    assert set(metrics) == {
+        "val_average_recall",
+        "val_average_recall_strict",
+        "val_average_recall_paper",
+        "val_object_dice_strict",
+        "val_object_dice_paper",
+        "val_volume_ratio",
+        "val_merged_lesions",
+    }
+    assert metrics["val_average_recall"] == metrics["val_average_recall_strict"]  # key view: strict
     assert 0.0 <= metrics["val_average_recall"] <= 1.0
     assert evaluator.state.best_metric == metrics["val_average_recall"]
     assert evaluator.state.best_metric_epoch == 1
@@ -173,19 +195,58 @@ def test_evaluate_writes_report(trained, data_dir):
     assert {"lesion_report.json", "lesion_report.md", "lesion_report_froc.png", "lesion_report_recall_by_size.png",
             "lesion_report_records.json"} <= names  # fmt: skip
     report = json.loads((out / "lesion_report.json").read_text())
-    assert report["n_cases"] == TINY["num_validation_cases"]
+    test_list = json.loads((data_dir / "dataset.json").read_text())["test"]
+    assert report["n_cases"] == len(test_list) == 2  # the test list is reported, not the validation list
+    assert report["source"].startswith("test list of ")
+    assert report["key_view"] == "strict"
+    assert report["matching"] == "one-to-one, IoU ≥ 0.1"
     metrics = wf.parser.get_parsed_content("validate#evaluator").state.metrics
-    # two routes to the same figure: the FROC key metric (logged by StatsHandler) and the report
+    # two routes to the same figure, one rule: the key metric (logged by StatsHandler) and the report
     assert report["average_recall"] == pytest.approx(metrics["val_average_recall"])
+    assert report["views"]["paper"]["average_recall"] == pytest.approx(metrics["val_average_recall_paper"])
     if report["object_dice"]["mean"] is not None:
-        assert report["object_dice"]["mean"] == pytest.approx(metrics["val_object_dice"])
+        assert report["object_dice"]["mean"] == pytest.approx(metrics["val_object_dice_strict"])
+    md = (out / "lesion_report.md").read_text()
+    assert "`strict`: one-to-one, IoU ≥ 0.1" in md
+    assert "`paper`: many-to-one, any overlap (paper 1)" in md
     assert report["size_groups_by"] == "diameter"
     assert [g["range"] for g in report["size_groups"]] == [[None, 5.0], [5.0, 10.0], [10.0, None]]
-    labels = [np.asarray(nib.load(data_dir / c["label"]).dataobj) for c in _validation(data_dir)]
+    labels = [np.asarray(nib.load(data_dir / c["label"]).dataobj) for c in test_list]
     n_lesions = sum(ndimage.label(lab > 0.5, structure=np.ones((3, 3, 3)))[1] for lab in labels)
     assert report["n_lesions"] == n_lesions
     for name in ("lesion_report_froc.png", "lesion_report_recall_by_size.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_default_model_selection_never_keeps_a_blob_model():
+    """The bundle's key metric on a model that predicts one blob per volume vs a good model, in either order."""
+    from monai.bundle import ConfigParser
+    from monai.engines import SupervisedEvaluator
+
+    from tests.metrics._volumes import blob_batch
+
+    blob, y = blob_batch(n=2)
+    good = y * 0.9
+    for order, best_epoch in (((blob, good), 2), ((good, blob), 1)):
+        parser = ConfigParser()
+        parser.read_config(TRAIN)
+        data = [{"image": order[0], "label": y}]
+        evaluator = SupervisedEvaluator(
+            device=torch.device("cpu"),
+            val_data_loader=data,
+            network=torch.nn.Identity(),
+            key_val_metric=parser.get_parsed_content("validate#key_metric"),
+            additional_metrics=parser.get_parsed_content("validate#additional_metrics"),
+        )
+        evaluator.run(global_epoch=1)
+        first = dict(evaluator.state.metrics)
+        data[0] = {"image": order[1], "label": y}
+        evaluator.run(global_epoch=2)
+        assert evaluator.state.best_metric_epoch == best_epoch
+        blob_metrics = first if order[0] is blob else evaluator.state.metrics
+        assert blob_metrics["val_average_recall_paper"] == 1.0  # the paper's rule would not tell them apart
+        assert blob_metrics["val_average_recall"] < 0.05
+        assert blob_metrics["val_volume_ratio"] > 10
 
 
 def _validation(data_dir: Path) -> list[dict]:
@@ -348,7 +409,7 @@ def test_multi_valued_labels_need_lesion_labels_and_then_train_as_binary(trained
     np.testing.assert_array_equal(item["label"][0].numpy(), original)
     _, reference = trained
     ours = wf.parser.get_parsed_content("validate#evaluator").state.metrics
-    assert ours == reference.parser.get_parsed_content("validate#evaluator").state.metrics
+    assert ours == pytest.approx(reference.parser.get_parsed_content("validate#evaluator").state.metrics, nan_ok=True)
 
 
 def _copy_bundle(dst: Path) -> Path:

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import logging
+import pickle
+
+import pytest
 import torch
 from monai.engines import SupervisedEvaluator
-from monai.handlers import from_engine
 
-from monai_imbalance.handlers import FROCHandler, LesionDiceHandler
-from monai_imbalance.metrics import average_recall, lesion_records, object_dice
+from monai_imbalance.handlers import (
+    FROCHandler,
+    LesionDiceHandler,
+    LesionRecordsHandler,
+    OverSegmentationHandler,
+    PredLabel,
+)
+from monai_imbalance.metrics import LesionMatching, average_recall, lesion_records, object_dice, over_segmentation
+from tests.metrics._volumes import blob_batch
 
 
 def _data(n=4):
@@ -16,58 +26,116 @@ def _data(n=4):
     return [{"image": p[i : i + 2], "label": y[i : i + 2]} for i in range(0, n, 2)], p, y
 
 
-def test_froc_is_key_metric_of_supervised_evaluator():
-    loader, p, y = _data()
-    evaluator = SupervisedEvaluator(
+def _cases(p, y, matching):
+    return [lesion_records(y[b, 0], p[b, 0], matching=matching) for b in range(p.shape[0])]
+
+
+def _evaluator(loader, key, extra=None, handlers=None):
+    return SupervisedEvaluator(
         device=torch.device("cpu"),
         val_data_loader=loader,
         network=torch.nn.Identity(),
-        key_val_metric={"avg_recall": FROCHandler(output_transform=from_engine(["pred", "label"]))},
-        additional_metrics={"object_dice": LesionDiceHandler(output_transform=from_engine(["pred", "label"]))},
+        key_val_metric=key,
+        additional_metrics=extra,
+        val_handlers=handlers,
+    )
+
+
+def test_froc_is_key_metric_of_supervised_evaluator():
+    loader, p, y = _data()
+    evaluator = _evaluator(
+        loader,
+        {"avg_recall": FROCHandler(output_transform=PredLabel())},
+        {"object_dice": LesionDiceHandler(output_transform=PredLabel(), matching="paper")},
     )
     evaluator.run()
-    cases = [lesion_records(y[b, 0], p[b, 0]) for b in range(p.shape[0])]
-    assert evaluator.state.metrics["avg_recall"] == torch.tensor(average_recall(cases)).item()
-    assert abs(evaluator.state.metrics["object_dice"] - object_dice(cases)[0]) < 1e-6
+    strict, paper = _cases(p, y, LesionMatching.strict()), _cases(p, y, LesionMatching.paper())
+    assert evaluator.state.metrics["avg_recall"] == pytest.approx(average_recall(strict))
+    assert evaluator.state.metrics["object_dice"] == pytest.approx(object_dice(paper)[0])
     assert evaluator.state.best_metric == evaluator.state.metrics["avg_recall"]
-    assert evaluator.state.metric_details["avg_recall"].shape[0] == 4
 
 
-def test_metrics_and_report_handler_match_every_case_once(tmp_path, monkeypatch):
-    from monai_imbalance.metrics import lesions as lesions_module
+def test_views_of_one_owner_match_every_case_once_and_agree_with_the_report(tmp_path, monkeypatch):
+    import monai_imbalance.metrics.lesions as lesions_module
     from monai_imbalance.reporting import LesionReportHandler
 
     calls = []
-    original = lesions_module.lesion_records
-
-    def counted(*args, **kwargs):
-        calls.append(kwargs.get("hit_rule"))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(lesions_module, "lesion_records", counted)
+    original = lesions_module._extract
+    monkeypatch.setattr(lesions_module, "_extract", lambda *a, **k: calls.append(1) or original(*a, **k))
     loader, p, y = _data()
-    out = from_engine(["pred", "label"])
-    report = LesionReportHandler(tmp_path, n_draws=3)
-    evaluator = SupervisedEvaluator(
-        device=torch.device("cpu"),
-        val_data_loader=loader,
-        network=torch.nn.Identity(),
-        key_val_metric={"avg_recall": FROCHandler(output_transform=out)},
-        additional_metrics={
-            "object_dice": LesionDiceHandler(output_transform=out),
-            "strict_recall": FROCHandler(output_transform=out, hit_rule="dice", hit_threshold=0.5),
+    records = LesionRecordsHandler()
+    report = LesionReportHandler(tmp_path, records=records, n_draws=3)
+    evaluator = _evaluator(
+        loader,
+        {"avg_recall": FROCHandler(records=records)},
+        {
+            "paper_recall": FROCHandler(records=records, matching="paper"),
+            "object_dice": LesionDiceHandler(records=records),
+            "volume_ratio": OverSegmentationHandler(records=records),
         },
-        val_handlers=[report],
+        [report],
     )
     evaluator.run()
-    # 4 cases: one overlap-rule matching shared by three readers, one dice-rule matching of the strict metric
-    assert sorted(calls) == ["dice"] * 4 + ["overlap"] * 4
-    cases = [lesion_records(y[b, 0], p[b, 0]) for b in range(p.shape[0])]
-    strict = [lesion_records(y[b, 0], p[b, 0], hit_rule="dice") for b in range(p.shape[0])]
-    assert evaluator.state.metrics["avg_recall"] == torch.tensor(average_recall(cases)).item()
-    assert evaluator.state.metrics["strict_recall"] == torch.tensor(average_recall(strict)).item()
-    assert abs(evaluator.state.metrics["object_dice"] - object_dice(cases)[0]) < 1e-6
-    assert report.report["average_recall"] == average_recall(cases)
-    # a second run (new output tensors) matches again
-    evaluator.run()
-    assert len(calls) == 16
+    assert len(calls) == 4  # four cases, one extraction each for all four metrics and the report
+    strict, paper = _cases(p, y, LesionMatching.strict()), _cases(p, y, LesionMatching.paper())
+    metrics = evaluator.state.metrics
+    assert metrics["avg_recall"] == pytest.approx(average_recall(strict))
+    assert metrics["paper_recall"] == pytest.approx(average_recall(paper))
+    assert metrics["object_dice"] == pytest.approx(object_dice(strict)[0])
+    assert metrics["volume_ratio"] == pytest.approx(over_segmentation(strict)["volume_ratio"])
+    # the report and the key metric use the same rule and the same number
+    assert report.report["key_view"] == "strict"
+    assert report.report["average_recall"] == pytest.approx(metrics["avg_recall"])
+    assert report.report["views"]["paper"]["average_recall"] == pytest.approx(metrics["paper_recall"])
+    before = len(calls)
+    evaluator.run()  # a second run starts afresh
+    assert len(calls) == before + 4
+    assert len(records.records("strict")) == 4
+
+
+def test_blob_model_is_not_selected_and_warns(caplog):
+    """A model predicting one blob per volume scores near 0 under the default key metric, with a warning."""
+    p_blob, y = blob_batch()
+    p_good = y * 0.9
+    records = LesionRecordsHandler()
+    loader_blob = [{"image": p_blob, "label": y}]
+    loader_good = [{"image": p_good, "label": y}]
+    results = {}
+    for name, loader in (("blob", loader_blob), ("good", loader_good)):
+        records = LesionRecordsHandler()
+        ev = _evaluator(
+            loader,
+            {"recall": FROCHandler(records=records)},
+            {
+                "paper": FROCHandler(records=records, matching="paper"),
+                "ratio": OverSegmentationHandler(records=records),
+            },
+        )
+        with caplog.at_level(logging.WARNING, logger="monai_imbalance.handlers.lesion"):
+            caplog.clear()
+            ev.run()
+        results[name] = (ev.state.metrics, [r.message for r in caplog.records])
+    blob, blob_log = results["blob"]
+    good, good_log = results["good"]
+    assert blob["paper"] == 1.0  # the paper's rule is fooled
+    assert blob["recall"] == pytest.approx(0.0, abs=0.05)
+    assert good["recall"] == 1.0
+    assert blob["ratio"] > 10
+    assert any("over-segmentation" in m for m in blob_log)
+    assert not any("over-segmentation" in m for m in good_log)
+
+
+def test_handler_errors_and_pickle():
+    records = LesionRecordsHandler()
+    with pytest.raises(ValueError, match="`output_transform` belongs to the shared `records`"):
+        FROCHandler(records=records, output_transform=PredLabel())
+    with pytest.raises(TypeError, match="`records` must be a LesionRecordsHandler"):
+        FROCHandler(records="strict")
+    with pytest.raises(ValueError, match="`quantity`"):
+        OverSegmentationHandler("blobs")
+    with pytest.raises(ValueError, match="`max_volume_ratio`"):
+        OverSegmentationHandler(max_volume_ratio=float("nan"))
+    with pytest.raises(TypeError, match="per-case dictionaries"):
+        PredLabel()(3)
+    for h in (FROCHandler(), LesionDiceHandler(matching="paper"), OverSegmentationHandler(), records):
+        pickle.loads(pickle.dumps(h))

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
-import gc
 import math
-import weakref
 
 import numpy as np
 import pytest
 import torch
 
-from monai_imbalance.metrics import CaseRecords, equivalent_diameter, item_lesion_records, lesion_records
-from monai_imbalance.metrics import lesions as lesions_module
-from tests._reference_metrics import ref_lesion_records
+from monai_imbalance.metrics import (
+    CaseRecords,
+    LesionMatching,
+    case_lesion_records,
+    equivalent_diameter,
+    item_lesion_records,
+    lesion_records,
+)
+from tests._reference_metrics import ref_lesion_records, ref_one_to_one_records
 
 
 def _blobs(shape, n, rng, max_r=4):
@@ -139,13 +143,6 @@ def test_torch_input_equals_numpy():
     np.testing.assert_array_equal(a.fp_confidence, b.fp_confidence)
 
 
-def test_nan_probability_raises():
-    prob = np.zeros((4, 4))
-    prob[1, 1] = np.nan
-    with pytest.raises(ValueError, match="`prob` must hold finite values"):
-        lesion_records(np.zeros((4, 4)), prob)
-
-
 def test_mismatched_shapes_raise():
     with pytest.raises(ValueError, match="`label` and `prob` must have the same shape"):
         lesion_records(np.zeros((4, 4)), np.zeros((4, 5)))
@@ -176,20 +173,65 @@ def test_case_records_validation():
         CaseRecords([], [], [], [], [0.5], [1.0], [1.0, 2.0])
 
 
-# ---- item_lesion_records: one matching per item for every reader
+# ---- one-to-one matching, diagnostics, locations
 
 
-def _counting(monkeypatch):
-    calls = []
-    original = lesions_module.lesion_records
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize(("hit_rule", "hit_threshold"), [("iou", 0.1), ("iou", 0.4), ("dice", 0.3), ("overlap", None)])
+def test_one_to_one_matches_the_exhaustive_reference(seed, hit_rule, hit_threshold):
+    label, prob = _random_case(seed, shape=(20, 20, 12))
+    matching = LesionMatching("one_to_one", hit_rule, hit_threshold)
+    rec = lesion_records(label, prob, matching=matching)
+    ref = ref_one_to_one_records(label, prob, hit_rule=hit_rule, hit_threshold=hit_threshold)
+    _assert_matches_reference(rec, ref)
+    assert rec.n_merging_predictions == ref["n_merging"]
+    assert rec.matching == matching.describe()
 
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
 
-    monkeypatch.setattr(lesions_module, "lesion_records", counted)
-    lesions_module._ITEM_MEMO.clear()
-    return calls
+def test_one_to_one_counts_a_blob_once_and_its_surplus_lesions_as_missed():
+    label = np.zeros((10, 30))
+    for x in range(2, 30, 6):
+        label[4:6, x : x + 2] = 1  # five lesions of 4 voxels
+    prob = np.zeros((10, 30))
+    prob[3:7, 1:30] = 0.8  # one component over all five
+    prob[4:6, 2:4] = 0.95
+    views = case_lesion_records(
+        label, prob, {"paper": "paper", "strict": "strict", "loose": LesionMatching.strict(hit_threshold=0.01)}
+    )
+    assert views["paper"].n_detected == 5
+    assert views["strict"].n_detected == 0  # IoU 4 / 116 < 0.1
+    assert views["loose"].n_detected == 1  # one blob, one lesion
+    assert views["strict"].fp_confidence.tolist() == [0.95]
+    assert views["loose"].fp_confidence.size == 0
+    assert (views["strict"].n_merging_predictions, views["strict"].n_merged_lesions) == (1, 5)
+    assert views["strict"].predicted_volume == 116.0
+
+
+def test_split_prediction_leaves_the_second_part_a_false_positive_under_one_to_one():
+    label = np.zeros((8, 12))
+    label[2:6, 2:10] = 1
+    prob = np.zeros((8, 12))
+    prob[2:6, 2:5] = 0.9
+    prob[2:6, 7:10] = 0.7
+    views = case_lesion_records(label, prob)
+    assert views["paper"].fp_confidence.size == 0  # the paper's rule: the second part hits, it is no FP
+    assert views["strict"].fp_confidence.tolist() == [0.7]
+    assert views["strict"].lesion_confidence.tolist() == [0.9]
+
+
+def test_centroids_and_boxes_equal_scipy():
+    from scipy import ndimage
+
+    label, prob = _random_case(3)
+    rec = lesion_records(label, prob, affine=np.diag([0.5, 0.5, 2.0, 1.0]))
+    gl, n = ndimage.label(label > 0.5, structure=np.ones((3, 3, 3)))
+    ours = {tuple(np.round(c, 6)) for c in rec.lesion_centroid}
+    theirs = {tuple(np.round(c, 6)) for c in ndimage.center_of_mass(np.ones_like(gl), gl, range(1, n + 1))}
+    assert ours == theirs
+    boxes = {tuple(int(v) for v in b) for b in rec.lesion_bbox}
+    ref = {tuple([s.start for s in sl] + [s.stop for s in sl]) for sl in ndimage.find_objects(gl)}
+    assert boxes == ref
+    np.testing.assert_array_equal(rec.affine, np.diag([0.5, 0.5, 2.0, 1.0]))
 
 
 def _item(seed=0, shape=(12, 10, 8)):
@@ -205,64 +247,99 @@ def _same(a, b):
     assert a.n_predictions == b.n_predictions
 
 
-def test_item_records_equal_lesion_records_and_are_computed_once(monkeypatch):
-    calls = _counting(monkeypatch)
+def test_item_records_equal_lesion_records_under_each_view():
     pred, label = _item()
-    expected = lesion_records(label[0].numpy(), pred[0].numpy(), spacing=(1.0, 1.0, 2.0))
-    first = item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), case_id="a")
-    second = item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), case_id="b")
-    _same(first, expected)
-    _same(second, expected)
-    assert (first.case_id, second.case_id) == ("a", "b")
-    assert len(calls) == 1  # one matching for both item calls (the reference above is not counted)
-    # another setting, another matching
-    _same(
-        item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), hit_rule="dice"),
-        lesion_records(label[0], pred[0], spacing=(1.0, 1.0, 2.0), hit_rule="dice"),
-    )
-    assert len(calls) == 2
+    views = item_lesion_records(pred, label, spacing=(1.0, 1.0, 2.0), case_id="a")
+    for name, m in (("paper", LesionMatching.paper()), ("strict", LesionMatching.strict())):
+        _same(views[name], lesion_records(label[0].numpy(), pred[0].numpy(), spacing=(1.0, 1.0, 2.0), matching=m))
+        assert views[name].case_id == "a"
 
 
-def test_item_records_see_in_place_changes_and_new_tensors(monkeypatch):
-    calls = _counting(monkeypatch)
+def test_item_records_read_spacing_and_affine_from_a_metatensor_and_see_in_place_changes():
+    from monai.data import MetaTensor
+
     pred, label = _item(1)
-    before = item_lesion_records(pred, label)
-    pred.mul_(0.0)  # in place: the version counter moves, the memo must not answer
-    after = item_lesion_records(pred, label)
-    assert after.n_predictions == 0
-    assert before.n_predictions > 0
-    assert len(calls) == 2
-    item_lesion_records(pred.clone(), label)  # equal values, another tensor: computed again
-    assert len(calls) == 3
-
-
-def test_item_records_memo_holds_no_volume_and_skips_arrays(monkeypatch):
-    calls = _counting(monkeypatch)
-    pred, label = _item(2)
-    ref = weakref.ref(pred)
-    item_lesion_records(pred, label)
-    del pred
-    gc.collect()
-    assert ref() is None  # the memo kept no reference to the volume
-    p2, l2 = _item(3)
-    item_lesion_records(p2, l2)  # inserting prunes the dead entry
-    assert len(lesions_module._ITEM_MEMO._entries) == 1
-    arr_p, arr_l = p2.numpy(), l2.numpy()
-    item_lesion_records(arr_p, arr_l)
-    item_lesion_records(arr_p, arr_l)
-    assert len(calls) == 4  # numpy items are never memoised
-    with torch.inference_mode():
-        inf_p, inf_l = p2.clone(), l2.clone()
-    _same(item_lesion_records(inf_p, inf_l), item_lesion_records(p2, l2))
-    item_lesion_records(inf_p, inf_l)
-    assert len(calls) == 6  # inference tensors have no version counter: never memoised
+    affine = torch.diag(torch.tensor([0.8, 0.8, 2.5, 1.0]))
+    views = item_lesion_records(pred, MetaTensor(label, affine=affine))
+    np.testing.assert_allclose(views["strict"].affine, affine.numpy())
+    expected = lesion_records(label[0], pred[0], spacing=(0.8, 0.8, 2.5), matching="strict")
+    np.testing.assert_allclose(views["strict"].lesion_volume, expected.lesion_volume)
+    pred.mul_(0.0)  # nothing is memoised: a changed prediction gives new records
+    assert item_lesion_records(pred, label)["strict"].n_predictions == 0
 
 
 def test_item_records_two_channel_items_and_errors():
     pred, label = _item(4)
     two_pred, two_label = torch.cat([1 - pred, pred]), torch.cat([1 - label, label])
-    _same(item_lesion_records(two_pred, two_label), lesion_records(label[0], pred[0]))
+    _same(item_lesion_records(two_pred, two_label)["paper"], lesion_records(label[0], pred[0]))
     with pytest.raises(ValueError, match="`pred` items must be channel-first"):
         item_lesion_records(torch.zeros(3, 4, 4), torch.zeros(1, 4, 4))
     with pytest.raises(ValueError, match="`label` items must be channel-first"):
         item_lesion_records(torch.zeros(1, 4, 4), torch.zeros(4, 4))
+
+
+# ---- invalid input: a clear error naming the argument, one test per case
+
+
+_Y = np.zeros((6, 6))
+_Y[1:3, 1:3] = 1
+
+
+@pytest.mark.parametrize(
+    ("label", "prob", "kwargs", "error", "match"),
+    [
+        (_Y, _Y * 4 - 2, {}, ValueError, r"`prob` must hold probabilities in \[0, 1\], got values in \[-2, 2\]"),
+        (_Y * 2 + (np.arange(36).reshape(6, 6) == 35), _Y, {}, ValueError, "`label` must be binary"),
+        (_Y * 255, _Y, {}, ValueError, r"must be binary .* got values in \[0, 255\]"),
+        (_Y - 1, _Y, {}, ValueError, "`label` must be non-negative"),
+        (np.where(_Y > 0, np.nan, 0), _Y, {}, ValueError, "`label` must not hold NaN"),
+        (_Y, np.where(_Y > 0, np.nan, 0), {}, ValueError, r"probabilities in \[0, 1\], got values in \[nan"),
+        (_Y[None, None].repeat(2, 0), _Y[None, None].repeat(2, 0), {}, ValueError, r"one case's spatial volume"),
+        (_Y, _Y, {"threshold": float("nan")}, ValueError, r"`threshold` must be in \[0, 1\)"),
+        (_Y, _Y, {"threshold": "0.5"}, TypeError, "`threshold` must be a number"),
+        (_Y, _Y, {"hit_rule": "dice", "hit_threshold": float("nan")}, ValueError, r"`hit_threshold` must be in"),
+        (_Y, _Y, {"matching": "strict", "hit_rule": "dice"}, ValueError, "either `matching` or `hit_rule`"),
+        (_Y, _Y, {"matching": {"assignment": "one_to_many"}}, ValueError, "`assignment`"),
+        (_Y, _Y, {"matching": {"rule": "iou"}}, ValueError, "unknown keys"),
+        (_Y, _Y, {"affine": np.eye(3) * np.nan}, ValueError, "`affine` must be a finite"),
+        (_Y, _Y, {"lesion_labels": [0]}, ValueError, "`lesion_labels` must be positive"),
+        (_Y > 0, _Y, {"lesion_labels": [1]}, ValueError, "`label` is boolean"),
+    ],
+    ids=[
+        "logits-without-sigmoid",
+        "label-1-and-2",
+        "label-0-255",
+        "negative-label",
+        "nan-label",
+        "nan-prob",
+        "batch-B1",
+        "nan-threshold",
+        "string-threshold",
+        "nan-hit-threshold",
+        "matching-and-hit-rule",
+        "unknown-assignment",
+        "unknown-matching-key",
+        "nan-affine",
+        "zero-lesion-label",
+        "bool-label-with-lesion-labels",
+    ],
+)
+def test_invalid_input_is_a_clear_error(label, prob, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        lesion_records(label, prob, **kwargs)
+
+
+def test_half_precision_tensors_are_read_as_float32():
+    pred, label = _item(5)
+    pred = (pred * 64).round() / 64
+    ref = lesion_records(label[0], pred[0])
+    for dtype in (torch.float16, torch.bfloat16):
+        _same(lesion_records(label[0].to(dtype), pred[0].to(dtype)), ref)
+
+
+def test_bool_and_uint8_labels_and_lesion_labels():
+    pred, label = _item(6)
+    ref = lesion_records(label[0], pred[0])
+    _same(lesion_records(label[0].bool(), pred[0]), ref)
+    _same(lesion_records(label[0].to(torch.uint8), pred[0]), ref)
+    _same(lesion_records(label[0] * 2 + (label[0] == 0) * (torch.arange(8) % 2), pred[0], lesion_labels=[2]), ref)

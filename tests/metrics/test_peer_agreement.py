@@ -325,11 +325,6 @@ def test_panoptica_max_bipartite_and_greedy_prefer_overlap_where_picai_eval_pref
     assert panoptica_counts(label, prob, "greedy").numbers == (2, 1, 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LesionMatching one_to_one maximises the total IoU (panoptica's MaxBipartiteMatching), not picai_eval's "
-    "'matches + total IoU' (1 added to every entry >= hit_threshold): 1 detection here where evaluate_case finds 2",
-)
 def test_one_to_one_prefers_two_detections_to_more_overlap_like_picai_eval():
     """The case above: the issue asks for picai_eval's count (two detections, no false positive)."""
     label, prob = line_case(TWO_LESIONS_CONTESTED, confidences=[0.6, 0.8])

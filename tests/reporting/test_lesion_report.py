@@ -15,12 +15,13 @@ import torch.multiprocessing as mp
 from monai.data import MetaTensor, list_data_collate
 from monai.engines import SupervisedEvaluator
 
+from monai_imbalance.handlers import LesionRecordsHandler
 from monai_imbalance.metrics import (
     CaseRecords,
     average_recall,
     bootstrap,
+    case_lesion_records,
     froc_curve,
-    lesion_records,
     object_dice,
     size_groups,
 )
@@ -206,7 +207,7 @@ def test_no_lesions_at_all_is_defined(tmp_path):
     assert set(r["recall_at_fp"].values()) == {None}
     assert r["object_dice"] == {"mean": None, "std": None, "n": 0}
     assert sum(g["n_lesions"] for g in r["size_groups"]) == 0
-    assert "| average recall (7 FP rates) | n/a | n/a |" in (tmp_path / "lesion_report.md").read_text()
+    assert "| average recall (7 FP rates) | n/a (bootstrap n/a) |" in (tmp_path / "lesion_report.md").read_text()
     json.dumps(r, allow_nan=False)
     assert _png_size(tmp_path / "lesion_report_froc.png")[1] > 5000
     # nothing at all (no lesion, no prediction): still undefined, not 0
@@ -262,8 +263,16 @@ def test_load_records_errors(tmp_path):
     (tmp_path / "y.json").write_text(json.dumps({"format": "monai_imbalance.lesion_records", "version": 99}))
     with pytest.raises(ValueError, match="version"):
         load_records(tmp_path / "y.json")
-    with pytest.raises(TypeError, match="sequence of CaseRecords"):
+    with pytest.raises(TypeError, match="must hold CaseRecords only"):
         save_records([1, 2], tmp_path / "z.json")
+    (tmp_path / "t.json").write_text((tmp_path / "x.json").read_text()[:-3])
+    with pytest.raises(ValueError, match=r"t.json is not valid JSON \(truncated"):
+        load_records(tmp_path / "t.json")
+    with pytest.raises(FileNotFoundError, match="no records file"):
+        load_records(tmp_path / "missing.json")
+    save_records({"paper": _hand_cases(), "strict": _hand_cases()}, tmp_path / "v.json")
+    with pytest.raises(KeyError, match=r"holds the views \['paper', 'strict'\]"):
+        load_records(tmp_path / "v.json", view="lenient")
 
 
 def test_written_files_markdown_and_pngs(tmp_path):
@@ -274,10 +283,11 @@ def test_written_files_markdown_and_pngs(tmp_path):
     assert names == ["val.json", "val.md", "val_froc.png", "val_recall_by_size.png", "val_records.json"]
     md = (out / "val.md").read_text()
     assert md.startswith("# Validation")
-    assert f"| {r['average_recall']:.3f} | {r['bootstrap']['mean']:.3f} ± {r['bootstrap']['std']:.3f} |" in md
+    boot = r["bootstrap"]
+    assert f"| {r['average_recall']:.3f} (bootstrap {boot['mean']:.3f} ± {boot['std']:.3f}) |" in md
     for rate in LUNA16_RATES:
-        assert f"| recall at {rate:g} FP/image | {r['recall_at_fp'][str(rate)]:.3f} |" in md
-    assert f"{r['object_dice']['mean']:.3f} | ± {r['object_dice']['std']:.3f}" in md
+        assert f"| recall at {rate:g} FP/image | {r['recall_at_fp'][str(rate)]:.3f} ± " in md
+    assert f"{r['object_dice']['mean']:.3f} ± {r['object_dice']['std']:.3f} (n = {r['object_dice']['n']})" in md
     for g in r["size_groups"]:
         assert f"| {g['name']} |" in md
         assert f"| {g['n_lesions']} |" in md
@@ -342,13 +352,17 @@ def test_handler_on_supervised_evaluator_writes_same_report(tmp_path):
         device=torch.device("cpu"), val_data_loader=loader, network=torch.nn.Identity(), val_handlers=[handler]
     )
     evaluator.run()
-    cases = [
-        lesion_records(label, prob, spacing=spacing, case_id=f"case_{i}.nii.gz")
+    per_case = [
+        case_lesion_records(label, prob, spacing=spacing, case_id=f"case_{i}.nii.gz")
         for i, (_, _, label, prob) in enumerate(items)
     ]
+    views = {v: [c[v] for c in per_case] for v in ("paper", "strict")}
+    cases = views["strict"]
     assert [c.case_id for c in handler.records] == [c.case_id for c in cases]
     assert cases[0].lesion_volume.sum() == pytest.approx(items[0][2].sum() * 0.8 * 0.8 * 2.0)  # spacing used
-    expected = write_lesion_report(cases, tmp_path / "f", n_draws=7, seed=1, size_thresholds=[3.0])
+    expected = write_lesion_report(views, tmp_path / "f", n_draws=7, seed=1, size_thresholds=[3.0])
+    assert handler.report["key_view"] == "strict"
+    assert handler.report["views"]["paper"]["matching"] == "many-to-one, any overlap (paper 1)"
     assert handler.report == expected
     assert (tmp_path / "h" / "lesion_report.json").read_text() == (tmp_path / "f" / "lesion_report.json").read_text()
     assert (tmp_path / "h" / "lesion_report.md").read_text() == (tmp_path / "f" / "lesion_report.md").read_text()
@@ -361,20 +375,21 @@ def test_handler_gathers_across_ranks(tmp_path, monkeypatch):
     other = _hand_cases()
 
     def fake_gather(parts, obj):
-        parts[0], parts[1] = obj, other
+        parts[0], parts[1] = obj, [{"paper": c, "strict": c} for c in other]
 
-    monkeypatch.setattr(handler_module.dist, "is_available", lambda: True)
-    monkeypatch.setattr(handler_module.dist, "is_initialized", lambda: True)
-    monkeypatch.setattr(handler_module.dist, "get_world_size", lambda: 2)
+    for name, value in (("is_available", True), ("is_initialized", True), ("get_world_size", 2)):
+        monkeypatch.setattr(handler_module.dist, name, lambda value=value: value)
     monkeypatch.setattr(handler_module.dist, "all_gather_object", fake_gather)
     mine = _random_cases(n=4)
     for rank in (0, 1):
         monkeypatch.setattr(handler_module.dist, "get_rank", lambda rank=rank: rank)
         handler = LesionReportHandler(tmp_path / f"rank{rank}", n_draws=3)
-        handler.records = list(mine)
+        for c in mine:
+            handler.records_handler.metric.add({"paper": c, "strict": c})
         handler.write()
         if rank == 0:
-            assert handler.report == lesion_report(mine + other, n_draws=3)
+            both = mine + other
+            assert handler.report == lesion_report({"paper": both, "strict": both}, n_draws=3)
             assert (tmp_path / "rank0" / "lesion_report.json").exists()
         else:
             assert handler.report is None
@@ -385,7 +400,8 @@ def _ddp_worker(rank, world, init_file, out_dir):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
         handler = LesionReportHandler(os.path.join(out_dir, f"rank{rank}"), n_draws=3)
-        handler.records = _random_cases(n=6)[rank * 3 : rank * 3 + 3]
+        for c in _random_cases(n=6)[rank * 3 : rank * 3 + 3]:
+            handler.records_handler.metric.add({"paper": c, "strict": c})
         handler.write()
     finally:
         dist.destroy_process_group()
@@ -396,7 +412,8 @@ def test_handler_ddp_two_processes_gloo(tmp_path):
     mp.spawn(_ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
     assert not (tmp_path / "rank1").exists()
     written = json.loads((tmp_path / "rank0" / "lesion_report.json").read_text())
-    assert written == json.loads(json.dumps(lesion_report(_random_cases(n=6), n_draws=3)))
+    cases = _random_cases(n=6)
+    assert written == json.loads(json.dumps(lesion_report({"paper": cases, "strict": cases}, n_draws=3)))
 
 
 def test_handler_without_cases_warns(tmp_path):
@@ -412,7 +429,11 @@ def test_handler_errors():
     with pytest.raises(ValueError, match="`n_draws`"):
         LesionReportHandler("x", n_draws=0)
 
-    output = [{"pred": torch.zeros(3, 4, 4), "label": torch.zeros(1, 4, 4)}]
+    output = [{"pred": torch.zeros(3, 4, 4), "label": torch.zeros(3, 4, 4)}]
     engine = SimpleNamespace(state=SimpleNamespace(output=output))
     with pytest.raises(ValueError, match="`pred` items must be channel-first"):
-        LesionReportHandler("x")(engine)
+        LesionReportHandler("x").records_handler.iteration_completed(engine)
+    with pytest.raises(ValueError, match="`key_view` 'lenient' is not one of the views"):
+        LesionReportHandler("x", key_view="lenient")
+    with pytest.raises(ValueError, match="belong to the shared `records`"):
+        LesionReportHandler("x", records=LesionRecordsHandler(), threshold=0.3)
