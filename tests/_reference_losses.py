@@ -1,4 +1,4 @@
-"""Slow references written from the formulas of DESIGN.md section 3 (numpy float64, explicit loops)."""
+"""Slow references written from the formulas of docs/design.md (numpy float64, explicit loops)."""
 
 from __future__ import annotations
 

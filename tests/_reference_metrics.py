@@ -1,4 +1,4 @@
-"""Slow references for lesion-wise evaluation, written from the definitions (DESIGN.md §3, paper 1 §4.3).
+"""Slow references for lesion-wise evaluation, written from the definitions (docs/evaluation.md, paper 1 §4.3).
 
 Independent of the package: scipy.ndimage.label for the components, one boolean mask per lesion and per
 prediction, Python loops over thresholds, a hand-written linear interpolation.

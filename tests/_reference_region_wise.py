@@ -1,6 +1,6 @@
 """Slow, obvious references for the distance transforms and region-wise maps (Valverde & Tohka).
 
-Written from the formulas in DESIGN.md §3, independently of the package: brute-force distances over all
+Written from the formulas in docs/design.md, independently of the package: brute-force distances over all
 voxel pairs, scipy's ``distance_transform_edt`` per class (the papers' recipe), explicit loops.
 """
 
@@ -62,7 +62,7 @@ def rrw_reference(index, num_classes, spacing=None):
 
 
 def boundary_reference(index, num_classes, spacing=None):
-    """Kervadec's map as DESIGN.md writes it: edt(~m)*(~m) - (edt(m) - 1)*m; zeros without a boundary."""
+    """Kervadec's map as docs/design.md writes it: edt(~m)*(~m) - (edt(m) - 1)*m; zeros without a boundary."""
     out = np.zeros((num_classes, *index.shape))
     for c in range(num_classes):
         m = index == c

@@ -137,7 +137,7 @@ def plot_froc(
     if warning:
         ax.text(
             0.02,
-            0.98,
+            0.9,
             "\n".join(_wrap(f"Warning: {warning}", 70)),
             transform=ax.transAxes,
             va="top",
