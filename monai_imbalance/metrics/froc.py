@@ -142,10 +142,13 @@ def froc_curve(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple[
     return thresholds, fp_per_image, recall
 
 
-def _rates(fp_rates: Any) -> np.ndarray:
-    rates = np.asarray(LUNA16_FP_RATES if fp_rates is None else fp_rates, dtype=np.float64).reshape(-1)
+def _rates(fp_rates: Any, name: str = "fp_rates") -> np.ndarray:
+    try:
+        rates = np.asarray(LUNA16_FP_RATES if fp_rates is None else fp_rates, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a sequence of numbers, got {fp_rates!r}.") from None
     if rates.size == 0 or not np.all(np.isfinite(rates)) or np.any(rates < 0):
-        raise ValueError(f"`fp_rates` must be non-empty, finite and non-negative, got {fp_rates!r}.")
+        raise ValueError(f"`{name}` must be non-empty, finite and non-negative, got {fp_rates!r}.")
     return rates
 
 
@@ -283,7 +286,7 @@ def bootstrap(
     cases = _check_cases(cases)
     proto = option(protocol, FROCProtocol, "protocol")
     rates = _rates(fp_rates)
-    grid = np.linspace(0, 8, 161) if fp_grid is None else _rates(fp_grid)
+    grid = np.linspace(0, 8, 161) if fp_grid is None else _rates(fp_grid, "fp_grid")
     draws = _DEFAULT_DRAWS[proto.value] if n_draws is None else int(n_draws)
     if draws < 1:
         raise ValueError(f"`n_draws` must be at least 1, got {n_draws}.")

@@ -43,7 +43,8 @@ def size_groups(
         ``small``/``medium``/``large`` (two), else ``group_0``, ``group_1``, ...
 
     Raises:
-        ValueError: when ``by`` is unknown or ``thresholds`` is not increasing.
+        TypeError: when ``cases`` holds something other than :class:`CaseRecords`.
+        ValueError: when ``cases`` is empty, ``by`` is unknown or ``thresholds`` is not increasing.
 
     Example:
         >>> case = CaseRecords([0.9, 0.8], [0.7, 0.6], [4.0, 12.0], [33.5, 904.8], [0.7, 0.6], [3.0, 20.0])
@@ -53,6 +54,10 @@ def size_groups(
     """
     if by not in ("diameter", "volume"):
         raise ValueError(f"`by` must be 'diameter' or 'volume', got {by!r}.")
+    if isinstance(cases, CaseRecords) or not isinstance(cases, Sequence) or not cases:
+        raise ValueError(f"`cases` must be a non-empty sequence of CaseRecords, got {cases!r:.80}.")
+    if not all(isinstance(c, CaseRecords) for c in cases):
+        raise TypeError("`cases` must hold CaseRecords only.")
     if thresholds is None:
         by = "volume"
         volumes = np.concatenate([c.lesion_volume for c in cases])

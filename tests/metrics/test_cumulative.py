@@ -249,3 +249,17 @@ def test_ddp_two_processes_gloo():
     assert (n, local) == (6, 3)
     assert ar == pytest.approx(average_recall(_functional(p, y, matching=STRICT)))
     assert od == pytest.approx(object_dice(_functional(p, y, matching=PAPER))[0])
+
+
+def test_bootstrap_and_size_groups_name_their_arguments():
+    from monai_imbalance.metrics import CaseRecords, bootstrap, size_groups
+
+    cases = [CaseRecords([0.9], [0.8], [3], [14], [])]
+    with pytest.raises(ValueError, match="`fp_grid` must be non-empty"):
+        bootstrap(cases, fp_grid=[-1.0])
+    with pytest.raises(TypeError, match="`fp_rates` must be a sequence of numbers"):
+        bootstrap(cases, fp_rates=["a"])
+    with pytest.raises(ValueError, match="`cases` must be a non-empty sequence"):
+        size_groups([])
+    with pytest.raises(TypeError, match="`cases` must hold CaseRecords only"):
+        size_groups([1])
