@@ -2,6 +2,7 @@
 
 from monai_imbalance.bundle.checkpoints import attach_resume, latest_checkpoint
 from monai_imbalance.bundle.data import (
+    CheckedLoadImaged,
     CheckImageLabelShaped,
     SelectLesionLabelsd,
     load_checked_datalist,
@@ -12,6 +13,7 @@ from monai_imbalance.bundle.schema import SCHEMA_PATH, verify_metadata_offline
 __all__ = [
     "SCHEMA_PATH",
     "CheckImageLabelShaped",
+    "CheckedLoadImaged",
     "SelectLesionLabelsd",
     "attach_resume",
     "latest_checkpoint",

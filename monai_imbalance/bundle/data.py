@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from monai.config import KeysCollection
 from monai.data import load_decathlon_datalist
-from monai.transforms import MapTransform
+from monai.transforms import LoadImaged, MapTransform
 
 from monai_imbalance.data.decathlon import DATASET_JSON, make_dataset
 
@@ -166,6 +166,42 @@ def load_checked_datalist(
             if field in item and not Path(item[field]).is_file():
                 raise FileNotFoundError(f"{field} file listed in {path} under `{key}` not found: {item[field]}")
     return items[:limit] if limit is not None else items
+
+
+class CheckedLoadImaged(LoadImaged):
+    """MONAI's ``LoadImaged`` that names the file it could not read (a truncated ``.nii.gz``, a broken ``.mhd``).
+
+    A reader's own error (an ``EOFError`` from gzip, say) reaches the user behind MONAI's wrappers without the
+    file name; this transform probes each key's file on failure and raises a ``RuntimeError`` naming the file,
+    chained to the reader's error. The arguments are ``LoadImaged``'s; readers are MONAI's (NIfTI through
+    nibabel, MetaImage ``.mhd``, NRRD and DICOM through ITK).
+
+    Raises:
+        RuntimeError: (when called) a file cannot be read; the message names the key and the file.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     bad = pathlib.Path(d) / "case.nii.gz"
+        ...     _ = bad.write_bytes(b"not an image")
+        ...     try:
+        ...         CheckedLoadImaged(keys="image", image_only=True)({"image": str(bad)})
+        ...     except RuntimeError as e:
+        ...         print(str(e).startswith(f"cannot read image file {bad}"))
+        True
+    """
+
+    def __call__(self, data: Any, reader: Any = None) -> Any:
+        """Load every key's file, or name the one that cannot be read."""
+        try:
+            return super().__call__(data, reader)
+        except Exception as error:
+            for key in self.key_iterator(dict(data)):
+                try:
+                    self._loader(data[key], reader)
+                except Exception as e:
+                    raise RuntimeError(f"cannot read {key} file {data[key]}: {type(e).__name__}: {e}") from e
+            raise
 
 
 class CheckImageLabelShaped(MapTransform):

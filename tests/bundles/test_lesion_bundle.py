@@ -330,6 +330,13 @@ def _corrupt_image(d: Path, info: dict) -> Path:
     return f
 
 
+def _truncated_label(d: Path, info: dict) -> Path:
+    f = d / info["training"][0]["label"]
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) // 2])  # a .nii.gz cut short: gzip's EOFError, named with the file
+    return f
+
+
 def _missing_image(d: Path, info: dict) -> Path:
     f = d / info["training"][1]["image"]
     f.unlink()
@@ -375,6 +382,7 @@ def _files_without_dataset_json(d: Path, info: dict) -> Path:
     "spoil",
     [
         _corrupt_image,
+        _truncated_label,
         _missing_image,
         _label_wrong_shape,
         _multi_valued_label,
