@@ -195,7 +195,7 @@ class CheckedLoadImaged(LoadImaged):
         """Load every key's file, or name the one that cannot be read."""
         try:
             return super().__call__(data, reader)
-        except Exception as error:
+        except Exception:
             for key in self.key_iterator(dict(data)):
                 try:
                     self._loader(data[key], reader)
