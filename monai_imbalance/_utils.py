@@ -12,6 +12,7 @@ import torch
 __all__ = [
     "check_channel_first",
     "check_finite",
+    "check_fraction",
     "check_number",
     "check_spacing",
     "finite_or_none",
@@ -89,6 +90,34 @@ def check_spacing(spacing: Any, ndim: int, name: str = "spacing") -> tuple[float
     if not all(math.isfinite(v) and v > 0 for v in values):
         raise ValueError(f"`{name}` must hold finite positive values, got {values}.")
     return values
+
+
+def check_fraction(value: Any, name: str, low_open: bool = False, high_open: bool = True) -> float:
+    """Validate a number in the unit interval (a probability threshold, a Dice / IoU threshold) and return it.
+
+    The interval is ``[0, 1)`` by default (a probability threshold: ``p > 1`` never holds); ``low_open`` and
+    ``high_open`` choose the ends (``(0, 1]`` for a Dice / IoU a hit must reach).
+
+    Raises:
+        TypeError: when ``value`` is not a real number (``bool`` included).
+        ValueError: when it is NaN, infinite or outside the interval.
+
+    Example:
+        >>> check_fraction(0.5, "threshold")
+        0.5
+        >>> check_fraction(float("nan"), "threshold")
+        Traceback (most recent call last):
+            ...
+        ValueError: `threshold` must be in [0, 1), got nan.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+    v = float(value)
+    above = v > 0 if low_open else v >= 0
+    below = v < 1 if high_open else v <= 1
+    if not (math.isfinite(v) and above and below):
+        raise ValueError(f"`{name}` must be in {'(' if low_open else '['}0, 1{')' if high_open else ']'}, got {v}.")
+    return v
 
 
 def check_number(

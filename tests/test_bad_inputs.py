@@ -689,7 +689,7 @@ err(
     "threshold_nan",
     lambda: InverseWeightedLoss(VoxelWeightedBCELoss(), threshold=NAN),
     ValueError,
-    "`threshold` must be finite, got nan",
+    "`threshold` must be in [0, 1), got nan",
 )
 err(
     I_,
@@ -1003,7 +1003,7 @@ err(
     "threshold_nan",
     lambda: inverse_weight_map(LAB, threshold=NAN),
     ValueError,
-    "`threshold` must be finite, got nan",
+    "`threshold` must be in [0, 1), got nan",
 )
 err(
     M_,

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar, cast
 import numpy as np
 import torch
 
-from monai_imbalance._utils import check_channel_first, check_finite
+from monai_imbalance._utils import check_channel_first, check_finite, check_fraction
 from monai_imbalance.maps.components import _check_connectivity, _compact_components, label_components
 from monai_imbalance.maps.region_wise import _check_num_classes
 
@@ -150,9 +150,7 @@ def _check_args(threshold: Any, min_weight: Any, max_weight: Any) -> tuple[float
             raise ValueError(f"`{name}` must be finite, got {value}.")
         return float(value)
 
-    threshold = number(threshold, "threshold")
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"`threshold` must be in [0, 1), got {threshold}.")
+    threshold = check_fraction(threshold, "threshold")
     lo = None if min_weight is None else number(min_weight, "min_weight")
     hi = None if max_weight is None else number(max_weight, "max_weight")
     for value, name in ((lo, "min_weight"), (hi, "max_weight")):

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from monai_imbalance._utils import check_fraction
 from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
 from monai_imbalance.metrics.froc import FROCProtocol, _rates, average_recall, object_dice
-from monai_imbalance.metrics.lesions import CaseRecords, _check_number, case_lesion_records, item_lesion_records
+from monai_imbalance.metrics.lesions import CaseRecords, case_lesion_records, item_lesion_records
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, option
 
 __all__ = ["FROCMetric", "LesionDiceMetric", "LesionRecordsMetric", "OverSegmentationMetric", "all_gather_list"]
@@ -87,7 +88,7 @@ class LesionRecordsMetric:
         lesion_labels: Sequence[int] | None = None,
     ) -> None:
         self.matchings = as_matchings(matchings)
-        self.threshold = _check_number(threshold, "threshold", 0.0, 1.0, hi_open=True)
+        self.threshold = check_fraction(threshold, "threshold")
         if connectivity is not None and (isinstance(connectivity, bool) or not isinstance(connectivity, int)):
             raise TypeError(f"`connectivity` must be an int or None, got {type(connectivity).__name__}.")
         self.connectivity = connectivity
@@ -233,6 +234,17 @@ def _pixdim(label: Any) -> Any:
     if hasattr(label, "pixdim") and getattr(label, "meta", None) is not None:
         return [float(v) for v in label.pixdim][: label.ndim - 1]
     return None
+
+
+_OWN_SETTINGS = ("threshold", "connectivity", "spacing", "sigmoid", "lesion_labels")
+
+
+def _own_settings(kwargs: dict[str, Any], owner: str) -> tuple[Any, ...]:
+    """The settings of a view's own records from its keyword arguments, refusing any other name."""
+    unknown = sorted(set(kwargs) - set(_OWN_SETTINGS))
+    if unknown:
+        raise TypeError(f"{owner} got unexpected arguments {unknown}; its own records take {list(_OWN_SETTINGS)}.")
+    return tuple(kwargs.get(name) for name in _OWN_SETTINGS)
 
 
 class _RecordsView:
@@ -405,17 +417,7 @@ class LesionDiceMetric(_RecordsView):
         records: LesionRecordsMetric | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            matching,
-            records,
-            kwargs.pop("threshold", None),
-            kwargs.pop("connectivity", None),
-            kwargs.pop("spacing", None),
-            kwargs.pop("sigmoid", None),
-            kwargs.pop("lesion_labels", None),
-        )
-        if kwargs:
-            raise TypeError(f"LesionDiceMetric got unexpected arguments {sorted(kwargs)}.")
+        super().__init__(matching, records, *_own_settings(kwargs, "LesionDiceMetric"))
         self.protocol = option(protocol, FROCProtocol, "protocol").value
 
     def aggregate(self) -> torch.Tensor:
@@ -453,17 +455,7 @@ class OverSegmentationMetric(_RecordsView):
 
     def __init__(self, quantity: str = "volume_ratio", records: LesionRecordsMetric | None = None, **kwargs: Any):
         matching = next(iter(records.matchings)) if records is not None else "strict"
-        super().__init__(
-            matching,
-            records,
-            kwargs.pop("threshold", None),
-            kwargs.pop("connectivity", None),
-            kwargs.pop("spacing", None),
-            kwargs.pop("sigmoid", None),
-            kwargs.pop("lesion_labels", None),
-        )
-        if kwargs:
-            raise TypeError(f"OverSegmentationMetric got unexpected arguments {sorted(kwargs)}.")
+        super().__init__(matching, records, *_own_settings(kwargs, "OverSegmentationMetric"))
         self.quantity = option(quantity, OverSegmentationQuantity, "quantity").value
 
     def aggregate(self) -> torch.Tensor:

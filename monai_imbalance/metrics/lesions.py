@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from monai_imbalance._utils import check_spacing
 from monai_imbalance.maps.components import label_components
+from monai_imbalance.metrics.inputs import check_affine, check_case, lesion_mask
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, match_pairs
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "item_lesion_records",
     "lesion_mask",
     "lesion_records",
-]
+]  # lesion_mask is re-exported from metrics.inputs
 
 
 def _as_float_array(x: Any) -> np.ndarray:
@@ -158,120 +158,6 @@ def equivalent_diameter(volume: Any) -> np.ndarray:
     return np.cbrt(6.0 * np.asarray(volume, dtype=np.float64) / math.pi)
 
 
-def _host(x: Any, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        t = x.as_tensor() if hasattr(x, "as_tensor") else x
-        if t.dtype in (torch.float16, torch.bfloat16):
-            t = t.float()  # numpy has no bfloat16; half precision is read as float32
-        return t.detach().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    raise TypeError(f"`{name}` must be a numpy array or a torch tensor, got {type(x).__name__}.")
-
-
-def _check_number(value: Any, name: str, lo: float, hi: float, hi_open: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
-    v = float(value)
-    if not (math.isfinite(v) and lo <= v and (v < hi if hi_open else v <= hi)):
-        raise ValueError(f"`{name}` must be in [{lo:g}, {hi:g}{')' if hi_open else ']'}, got {value!r}.")
-    return v
-
-
-def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, name: str = "label") -> np.ndarray:
-    """The binary lesion mask of a label: a 0/1 (or boolean) label as it is, or the voxels of ``lesion_labels``.
-
-    Args:
-        label: the label array.
-        lesion_labels: label values that are lesion (e.g. ``[2]`` for Decathlon Task03 tumours), or ``None``
-            for a binary label.
-        name: the argument name used in errors.
-
-    Returns:
-        Boolean mask of the label's shape.
-
-    Raises:
-        ValueError: on NaN, negative or (without ``lesion_labels``) non-binary values, naming what was found.
-
-    Example:
-        >>> lesion_mask(np.array([0, 1, 2, 2]), [2]).tolist()
-        [False, False, True, True]
-        >>> lesion_mask(np.array([0, 1, 2]))
-        Traceback (most recent call last):
-            ...
-        ValueError: `label` must be binary (0/1) unless `lesion_labels` names the lesion values, got values in [0, 2].
-    """
-    if label.dtype == bool:
-        if lesion_labels is not None:
-            raise ValueError(f"`lesion_labels` selects label values, but `{name}` is boolean.")
-        return label
-    if label.size == 0:
-        return label.astype(bool)
-    lo, hi = label.min(), label.max()
-    if np.isnan(lo) or np.isnan(hi):
-        raise ValueError(f"`{name}` must not hold NaN values.")
-    if lo < 0:
-        raise ValueError(f"`{name}` must be non-negative, got a minimum of {lo:g}.")
-    if lesion_labels is not None:
-        values = np.asarray(lesion_labels).reshape(-1)
-        if values.size == 0 or not np.all(values > 0) or not np.all(values == np.round(values)):
-            raise ValueError(f"`lesion_labels` must be positive integer label values, got {lesion_labels!r}.")
-        return np.isin(label, values)
-    if hi > 1 or (np.issubdtype(label.dtype, np.floating) and not np.all((label == 0) | (label == 1))):
-        raise ValueError(
-            f"`{name}` must be binary (0/1) unless `lesion_labels` names the lesion values, got values in "
-            f"[{lo:g}, {hi:g}]."
-        )
-    return label != 0
-
-
-def _check_case(
-    label: Any, prob: Any, confidence: Any, threshold: Any, sigmoid: bool, lesion_labels: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    lab, pr = _host(label, "label"), _host(prob, "prob")
-    conf = None if confidence is None else _host(confidence, "confidence")
-    if lab.shape != pr.shape:
-        raise ValueError(f"`label` and `prob` must have the same shape, got {lab.shape} and {pr.shape}.")
-    if conf is not None and conf.shape != pr.shape:
-        raise ValueError(f"`confidence` must have the shape of `prob` {pr.shape}, got {conf.shape}.")
-    if not 1 <= lab.ndim <= 3:
-        raise ValueError(
-            "`label` and `prob` must be one case's spatial volume (*spatial) with 1 to 3 dimensions, got shape "
-            f"{lab.shape}: index a batch per case (label[b, 0]) or use FROCMetric / case_lesion_records on items."
-        )
-    thr = _check_number(threshold, "threshold", 0.0, 1.0, hi_open=True)
-    mask = lesion_mask(lab, lesion_labels)
-    if not np.issubdtype(pr.dtype, np.floating) and pr.dtype != bool and not np.issubdtype(pr.dtype, np.integer):
-        raise TypeError(f"`prob` must hold numbers, got dtype {pr.dtype}.")
-    pr = pr.astype(np.float32, copy=False) if pr.dtype == bool or pr.dtype.itemsize < 4 else pr
-    if pr.size:
-        lo, hi = float(pr.min()), float(pr.max())
-        if sigmoid:
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                raise ValueError("`prob` (logits, sigmoid=True) must hold finite values, got NaN or inf.")
-            pr = 1.0 / (1.0 + np.exp(-pr.astype(np.float64)))
-        elif not (lo >= 0.0 and hi <= 1.0):
-            raise ValueError(
-                f"`prob` must hold probabilities in [0, 1], got values in [{lo:g}, {hi:g}]: pass sigmoid=True for "
-                "logits (or apply the activation first)."
-            )
-    if conf is None:
-        conf = pr
-    elif np.issubdtype(conf.dtype, np.floating) and np.isnan(conf).any():
-        raise ValueError("`confidence` must not hold NaN values.")
-    return mask, pr, conf, thr
-
-
-def _check_affine(affine: Any, ndim: int) -> np.ndarray | None:
-    if affine is None:
-        return None
-    a = _host(affine, "affine") if isinstance(affine, torch.Tensor) else np.asarray(affine, dtype=np.float64)
-    a = np.asarray(a, dtype=np.float64)
-    if a.shape != (ndim + 1, ndim + 1) or not np.all(np.isfinite(a)):
-        raise ValueError(f"`affine` must be a finite ({ndim + 1}, {ndim + 1}) matrix, got shape {a.shape}.")
-    return a
-
-
 def _component_stats(flat_ids: np.ndarray, n: int, shape: tuple[int, ...], values: np.ndarray | None) -> tuple:
     """Per component ``1..n`` of a flat label: size, max of ``values``, centroid and bounding box (one sort)."""
     size = np.bincount(flat_ids, minlength=n + 1).astype(np.float64)
@@ -328,9 +214,9 @@ def _extract(
     lesion_labels: Any,
     affine: Any,
 ) -> _Extraction:
-    mask, pr, conf, thr = _check_case(label, prob, confidence, threshold, sigmoid, lesion_labels)
+    mask, pr, conf, thr = check_case(label, prob, confidence, threshold, sigmoid, lesion_labels)
     sp = check_spacing(spacing, mask.ndim)
-    aff = _check_affine(affine, mask.ndim)
+    aff = check_affine(affine, mask.ndim)
     voxel_volume = float(np.prod(sp)) if sp is not None else 1.0
     gt_lab, n_gt = label_components(mask, connectivity)
     pr_lab, n_pr = label_components(pr > thr, connectivity)
@@ -567,6 +453,7 @@ def item_lesion_records(
         ValueError: when an item is not channel-first with 1 or 2 channels, or as :func:`case_lesion_records`.
 
     Example:
+        >>> import torch
         >>> label = torch.zeros(1, 6, 6); label[0, 1:3, 1:3] = 1
         >>> views = item_lesion_records(label * 0.9, label)
         >>> views["strict"].lesion_confidence.tolist()

@@ -21,7 +21,6 @@ name the two views that every report shows side by side.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,6 +28,8 @@ from typing import Any
 import numpy as np
 from monai.utils import StrEnum, look_up_option
 from scipy.optimize import linear_sum_assignment
+
+from monai_imbalance._utils import check_fraction
 
 __all__ = ["Assignment", "HitRule", "LesionMatching", "as_matchings", "match_pairs"]
 
@@ -99,11 +100,7 @@ class LesionMatching:
         else:
             if threshold is None:
                 raise ValueError(f"`hit_threshold` is required with hit_rule={rule!r}: a Dice / IoU in (0, 1].")
-            if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating, np.integer)):
-                raise TypeError(f"`hit_threshold` must be a number in (0, 1], got {type(threshold).__name__}.")
-            threshold = float(threshold)
-            if not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
-                raise ValueError(f"`hit_threshold` must be in (0, 1], got {threshold}.")
+            threshold = check_fraction(threshold, "hit_threshold", low_open=True, high_open=False)
         object.__setattr__(self, "assignment", assignment)
         object.__setattr__(self, "hit_rule", rule)
         object.__setattr__(self, "hit_threshold", threshold)
