@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -29,9 +30,19 @@ __all__ = ["MulticlassReportHandler", "write_multiclass_report"]
 
 _METRICS = ("dice", "hd95")
 
+logger = logging.getLogger(__name__)
+
+
+def _identity(x: Any) -> Any:
+    return x
+
 
 def write_multiclass_report(
-    records: Sequence[dict[str, Any]], class_names: Sequence[str], output_dir: str | Path, prefix: str = "evaluation"
+    records: Sequence[dict[str, Any]],
+    class_names: Sequence[str],
+    output_dir: str | Path,
+    prefix: str = "evaluation",
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Write ``<prefix>.json``, ``<prefix>.md`` and ``<prefix>.png`` from per-case scores.
 
@@ -41,6 +52,7 @@ def write_multiclass_report(
         class_names: names of the scored classes.
         output_dir: folder of the report (created).
         prefix: file name stem.
+        source: where the cases come from (e.g. ``"test list of data/dataset.json"``), stored and printed.
 
     Returns:
         The summary written to JSON: per class and metric the mean, std and number of finite values.
@@ -71,6 +83,7 @@ def write_multiclass_report(
             summary[name][m] = finite_stats(r[m][c] for r in records)
     report = {
         "classes": names,
+        "source": source,
         "units": {"dice": "1", "hd95": "mm"},
         "note": "non-finite values (class absent: NaN; class not predicted: inf) are null and left out of means",
         "cases": [{"case": r["case"], **{m: [finite_or_none(x) for x in r[m]] for m in _METRICS}} for r in records],
@@ -83,15 +96,18 @@ def write_multiclass_report(
 
     lines = ["| class | Dice | HD95 (mm) |", "|---|---|---|"]
     lines += [f"| {n} | {fmt(summary[n]['dice'])} | {fmt(summary[n]['hd95'])} |" for n in names]
-    md = f"# Evaluation: {len(records)} cases\n\nMean ± std over cases (finite values only).\n\n" + "\n".join(lines)
+    where = f" ({source})" if source else ""
+    md = f"# Evaluation: {len(records)} cases{where}\n\nMean ± std over cases (finite values only).\n\n" + "\n".join(
+        lines
+    )
     (out / f"{prefix}.md").write_text(md + "\n")
 
-    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.2 * len(names), 4))
+    fig = Figure(figsize=(4 + 1.2 * len(names), 4))  # its own canvas: the session's backend is not touched
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
     for ax, m, label in zip(axes, _METRICS, ("Dice", "HD95 (mm)"), strict=True):
         data = [[float(r[m][c]) for r in records if math.isfinite(float(r[m][c]))] for c in range(len(names))]
         ax.boxplot([d if d else [float("nan")] for d in data])
@@ -99,7 +115,6 @@ def write_multiclass_report(
         ax.set_ylabel(label)
     fig.tight_layout()
     fig.savefig(out / f"{prefix}.png", dpi=100)
-    plt.close(fig)
     return report
 
 
@@ -137,14 +152,16 @@ class MulticlassReportHandler:
         output_dir: str | Path,
         class_names: Sequence[str],
         prefix: str = "evaluation",
-        output_transform: Callable[[Any], Any] = lambda x: x,
+        output_transform: Callable[[Any], Any] | None = None,
+        source: str | None = None,
     ) -> None:
         if len(class_names) < 2:
             raise ValueError(f"`class_names` must name the background and at least one class, got {class_names}.")
         self.output_dir = Path(output_dir)
         self.class_names = list(class_names)
         self.prefix = prefix
-        self.output_transform = output_transform
+        self.output_transform = output_transform or _identity
+        self.source = source
         self.records: list[dict[str, Any]] = []
 
     def attach(self, engine: Engine) -> None:
@@ -170,4 +187,5 @@ class MulticlassReportHandler:
         """Write the report of the collected cases (under DDP: every rank's cases, written by rank 0 only)."""
         records = gather_to_rank0(self.records)
         if records is not None:
-            write_multiclass_report(records, self.class_names[1:], self.output_dir, self.prefix)
+            write_multiclass_report(records, self.class_names[1:], self.output_dir, self.prefix, self.source)
+            logger.info(f"multi-class report of {len(records)} cases written to {self.output_dir / self.prefix}.md")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -42,7 +43,7 @@ def data_dir(tmp_path_factory):
     from monai_imbalance.bundle import prepare_dataset
 
     d = tmp_path_factory.mktemp("mc_data")
-    prepare_dataset(d, preset="multiclass", num_training=2, num_validation=2, shape=(32, 32, 12), seed=0)
+    prepare_dataset(d, preset="multiclass", num_training=2, num_validation=2, shape=(32, 32, 12), seed=0, num_test=2)
     return d
 
 
@@ -102,7 +103,10 @@ def test_evaluate_writes_report(trained, data_dir):
          output_dir=str(out), **TINY)  # fmt: skip
     report = json.loads((out / "evaluation.json").read_text())
     assert report["classes"] == ["organ", "tumour", "third_structure"]
-    assert len(report["cases"]) == TINY["num_validation_cases"]
+    test_list = json.loads((data_dir / "dataset.json").read_text())["test"]
+    assert len(report["cases"]) == len(test_list) == 2  # the test list is reported
+    assert report["source"].startswith("test list of ")
+    assert {c["case"] for c in report["cases"]} == {Path(t["label"]).name for t in test_list}
     for case in report["cases"]:
         assert all(d is None or 0.0 <= d <= 1.0 for d in case["dice"])
         assert all(h is None or h >= 0.0 for h in case["hd95"])
