@@ -116,6 +116,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "write_lesion_report",
     ),
     "data": ("LesionPreset", "dataset_exists", "make_case", "make_dataset"),
+    "evaluate": ("evaluate_folder", "pair_files"),
 }
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
