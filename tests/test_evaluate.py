@@ -349,7 +349,7 @@ def test_bad_settings_stop_before_reading(folders, tmp_path, kwargs, error, matc
 # ---------------------------------------------------------------- command line
 
 
-def test_cli_main_writes_the_report(folders, tmp_path, capsys):
+def test_cli_main_writes_the_report(folders, tmp_path, capsys, caplog):
     pred, label = folders
     out = tmp_path / "cli"
     argv = ["--pred", str(pred), "--label", str(label), "--output_dir", str(out), "--n_draws", "5", "--no_progress",
@@ -362,9 +362,11 @@ def test_cli_main_writes_the_report(folders, tmp_path, capsys):
     assert report["matching"] == "one-to-one, Dice ≥ 0.2"
     assert report["size_groups_by"] == "diameter"
     assert "2 cases, 4 lesions" in capsys.readouterr().out
-    with pytest.raises(FileExistsError):
-        main(argv)
+    with caplog.at_level(logging.ERROR, logger="monai_imbalance.evaluate"):
+        assert main(argv) == 1  # an earlier report: refused, the error logged without a traceback
+    assert "FileExistsError: `output_dir` " in caplog.text
     assert main([*argv, "--overwrite"]) == 0
+    assert main(["--pred", str(tmp_path / "none"), "--label", str(label), "--output_dir", str(out)]) == 1
 
 
 def test_cli_help_runs_without_importing_monai():

@@ -82,12 +82,36 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the evaluation; returns the exit status (0 on success; argparse exits with 2 on bad arguments)."""
+    """Run the evaluation and return the exit status.
+
+    Args:
+        argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 on an error (logged, naming the folder, file or setting); argparse exits with 2 on
+        malformed arguments.
+    """
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        report = _evaluate(args)
+    except (FileExistsError, FileNotFoundError, TypeError, ValueError) as e:
+        # a bad folder, setting or file: the message names it; no traceback for the user to read through
+        logging.getLogger("monai_imbalance.evaluate").error(f"{type(e).__name__}: {e}")
+        return 1
+    view = report["views"][report["key_view"]]
+    print(
+        f"{report['n_cases']} cases, {report['n_lesions']} lesions; view {report['key_view']!r} "
+        f"({report['matching']}): average recall {view['average_recall']}, object Dice "
+        f"{view['object_dice']['mean']}; report: {args.output_dir}/{args.name}.md"
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> dict:
     from monai_imbalance.evaluate.folder import evaluate_folder
 
-    report = evaluate_folder(
+    return evaluate_folder(
         args.pred,
         args.label,
         args.output_dir,
@@ -109,10 +133,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
     )
-    view = report["views"][report["key_view"]]
-    print(
-        f"{report['n_cases']} cases, {report['n_lesions']} lesions; view {report['key_view']!r} "
-        f"({report['matching']}): average recall {view['average_recall']}, object Dice "
-        f"{view['object_dice']['mean']}; report: {args.output_dir}/{args.name}.md"
-    )
-    return 0
