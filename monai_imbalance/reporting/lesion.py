@@ -245,6 +245,10 @@ def lesion_report(
     views = _as_views(cases)
     proto = option(protocol, FROCProtocol, "protocol")
     rates = _rates(fp_rates)
+    if size_thresholds is not None:
+        edges = np.asarray(size_thresholds, dtype=np.float64).reshape(-1)
+        if edges.size == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+            raise ValueError(f"`size_thresholds` must be finite and strictly increasing, got {size_thresholds!r}.")
     grid = _band_grid(rates)
     if key_view is None:
         key_view = "strict" if "strict" in views else next(iter(views))

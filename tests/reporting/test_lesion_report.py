@@ -228,7 +228,7 @@ def test_errors():
         lesion_report(_hand_cases(), protocol="lidc")
     with pytest.raises(ValueError, match="`fp_rates`"):
         lesion_report(_hand_cases(), fp_rates=[-1.0])
-    with pytest.raises(ValueError, match="`thresholds`"):
+    with pytest.raises(ValueError, match="`size_thresholds` must be finite and strictly increasing"):
         lesion_report(_hand_cases(), size_thresholds=[10.0, 5.0])
     with pytest.raises(ValueError, match="`n_draws`"):
         lesion_report(_hand_cases(), n_draws=0)
