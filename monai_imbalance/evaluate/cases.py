@@ -147,8 +147,8 @@ def score_case(job: CaseJob) -> CaseResult:
         hard = True
     try:
         views = case_lesion_records(
-            label,
             pred,
+            label,
             job.matchings,
             spacing=spacing,
             threshold=job.threshold,

@@ -171,8 +171,8 @@ class LesionRecordsMetric:
                 )
             else:
                 views = case_lesion_records(
-                    lab[-1],
                     p[-1],
+                    lab[-1],
                     self.matchings,
                     confidence=confs[b][-1],
                     spacing=sp if sp is not None else _pixdim(lab),

@@ -282,8 +282,8 @@ def _records(ext: _Extraction, m: LesionMatching, case_id: str | None) -> CaseRe
 
 
 def case_lesion_records(
-    label: Any,
-    prob: Any,
+    y_pred: Any,
+    y: Any,
     matchings: Mapping[str, Any] | None = None,
     confidence: Any = None,
     spacing: Any = None,
@@ -304,11 +304,12 @@ def case_lesion_records(
 
     .. math:: D_{ij} = \frac{2\,|G_i \cap P_j|}{|G_i| + |P_j|}
 
+    Arguments come in MONAI's order, prediction first.
+
     Args:
-        label: ground truth of one case, spatial only ``(*spatial)`` (1 to 3 dims, no channel), numpy or
-            torch: 0/1 or boolean, or any non-negative label with ``lesion_labels``.
-        prob: probabilities in ``[0, 1]`` of the same shape (logits with ``sigmoid=True``); float16 and
-            bfloat16 tensors are read as float32.
+        y_pred: probabilities in ``[0, 1]`` of one case, spatial only ``(*spatial)`` (1 to 3 dims, no
+            channel), numpy or torch (logits with ``sigmoid=True``); float16 and bfloat16 are read as float32.
+        y: ground truth of the same shape: 0/1 or boolean, or any non-negative label with ``lesion_labels``.
         matchings: ``{view name: LesionMatching | "paper" | "strict" | dict}``; default the two views
             ``paper`` and ``strict``.
         confidence: optional per-voxel confidence of the same shape (e.g. logits); default the probability.
@@ -333,12 +334,12 @@ def case_lesion_records(
     Example:
         >>> label = np.array([1, 1, 0, 1, 0, 0, 0, 0])
         >>> prob = np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.0, 0.0])  # one blob over both lesions
-        >>> views = case_lesion_records(label, prob)
+        >>> views = case_lesion_records(prob, label)
         >>> views["paper"].n_detected, views["strict"].n_detected, views["strict"].n_merged_lesions
         (2, 1, 2)
     """
     views = as_matchings(matchings)
-    ext = _extract(label, prob, confidence, spacing, threshold, connectivity, sigmoid, lesion_labels, affine)
+    ext = _extract(y, y_pred, confidence, spacing, threshold, connectivity, sigmoid, lesion_labels, affine)
     return {name: _records(ext, m, case_id) for name, m in views.items()}
 
 
@@ -364,7 +365,9 @@ def lesion_records(
     (many-to-one, any overlap): a lesion is hit by every overlapping prediction, matched to the one of
     highest Dice (lowest id on ties) and detected at its confidence; a prediction hitting no lesion is a false
     positive, one that hits only lesions matched to another prediction is neither (Shirokikh et al., MICCAI
-    2020, 4.3). :func:`case_lesion_records` gives several rules from one extraction.
+    2020, 4.3). :func:`case_lesion_records` gives several rules from one extraction. The argument order
+    ``(label, prob)`` is the one this function has always had, kept so existing calls stay correct; the
+    functions and metrics added since take MONAI's ``(y_pred, y)``.
 
     .. math:: D_{ij} = \frac{2\,|G_i \cap P_j|}{|G_i| + |P_j|}
 
@@ -403,8 +406,8 @@ def lesion_records(
         rule = "overlap" if hit_rule is None else hit_rule
         matching = LesionMatching("many_to_one", rule, 0.5 if hit_threshold is None else hit_threshold)
     views = case_lesion_records(
-        label,
         prob,
+        label,
         {"records": matching},
         confidence=confidence,
         spacing=spacing,
@@ -472,8 +475,8 @@ def item_lesion_records(
     if meta is not None and hasattr(label, "affine") and label.affine.shape[-1] == label.ndim:
         affine = label.affine
     return case_lesion_records(
-        label[label.shape[0] - 1],
         pred[pred.shape[0] - 1],
+        label[label.shape[0] - 1],
         matchings,
         spacing=spacing,
         threshold=threshold,

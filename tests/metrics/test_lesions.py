@@ -196,7 +196,7 @@ def test_one_to_one_counts_a_blob_once_and_its_surplus_lesions_as_missed():
     prob[3:7, 1:30] = 0.8  # one component over all five
     prob[4:6, 2:4] = 0.95
     views = case_lesion_records(
-        label, prob, {"paper": "paper", "strict": "strict", "loose": LesionMatching.strict(hit_threshold=0.01)}
+        prob, label, {"paper": "paper", "strict": "strict", "loose": LesionMatching.strict(hit_threshold=0.01)}
     )
     assert views["paper"].n_detected == 5
     assert views["strict"].n_detected == 0  # IoU 4 / 116 < 0.1
@@ -213,7 +213,7 @@ def test_split_prediction_leaves_the_second_part_a_false_positive_under_one_to_o
     prob = np.zeros((8, 12))
     prob[2:6, 2:5] = 0.9
     prob[2:6, 7:10] = 0.7
-    views = case_lesion_records(label, prob)
+    views = case_lesion_records(prob, label)
     assert views["paper"].fp_confidence.size == 0  # the paper's rule: the second part hits, it is no FP
     assert views["strict"].fp_confidence.tolist() == [0.7]
     assert views["strict"].lesion_confidence.tolist() == [0.9]

@@ -353,7 +353,7 @@ def test_handler_on_supervised_evaluator_writes_same_report(tmp_path):
     )
     evaluator.run()
     per_case = [
-        case_lesion_records(label, prob, spacing=spacing, case_id=f"case_{i}.nii.gz")
+        case_lesion_records(prob, label, spacing=spacing, case_id=f"case_{i}.nii.gz")
         for i, (_, _, label, prob) in enumerate(items)
     ]
     views = {v: [c[v] for c in per_case] for v in ("paper", "strict")}
