@@ -470,3 +470,20 @@ def test_multi_gpu_train_torchrun_gloo(tmp_path):
     assert ckpt["trainer"]["max_epochs"] == 2
     assert ckpt["trainer"]["epoch_length"] == 1
     assert ckpt["trainer"]["iteration"] == 2
+
+
+def test_cli_run_on_a_truncated_file_exits_cleanly_naming_it(tmp_path, data_dir):
+    """`python -m monai.bundle run` on a dataset with a truncated .nii.gz: a non-zero exit (no abort) naming it."""
+    import subprocess
+    import sys
+
+    from tests.bundles._common import cli_overrides
+
+    d, info = _copy_data(data_dir, tmp_path / "data")
+    bad = _truncated_label(d, info)
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", TRAIN, "--meta_file", META,
+           "--bundle_root", str(tmp_path / "root"), "--dataset_dir", str(d), *cli_overrides(TINY)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1  # a Python error exit, not a signal (-6: "terminate called ...")
+    assert f"cannot read label file {bad}" in done.stderr
+    assert "terminate called" not in done.stderr
