@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from monai.networks import one_hot
@@ -226,6 +227,7 @@ def prepare_inputs(
     softmax: bool = False,
     probabilities: bool = False,
     reduction: str | None = None,
+    check_input_values: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Validate, activate, one-hot and drop the background exactly as MONAI's ``DiceLoss`` does.
 
@@ -235,6 +237,7 @@ def prepare_inputs(
     ``target`` in ``[0, 1]`` or integer indices below ``C`` with ``to_onehot_y``, ``weight`` finite and
     non-negative. Value checks raise eagerly on the CPU and assert asynchronously on CUDA (:func:`check_values`).
     Half-precision ``input`` is cast to float32 first (autocast-safe sums); float64 stays float64.
+    ``check_input_values=False`` leaves the ``input`` value check to the caller (:func:`check_finite_result`).
     The weight map follows the channel selection when it has ``C`` channels and broadcasts when it has one.
 
     Returns:
@@ -260,7 +263,7 @@ def prepare_inputs(
     if probabilities:
         expected = "probabilities in [0, 1] (no activation is set: use sigmoid=True or softmax=True for logits)"
         check_values(input, "input", expected, low=0.0, high=1.0)
-    else:
+    elif check_input_values:
         check_values(input, "input", "finite values (NaN / inf logits)")
     input = to_compute_dtype(input)
     if weight is not None:
@@ -286,6 +289,28 @@ def prepare_inputs(
             if weight is not None and weight.shape[1] > 1:
                 weight = weight[:, 1:]
     return input, target.to(input.dtype), weight
+
+
+def defers_input_check(input: Any, reduction: str) -> bool:
+    """Whether a loss may check its logits through its reduced result (:func:`check_finite_result`).
+
+    On the CPU a reduced loss is one scalar: when the target and weights are valid (checked first), a NaN or
+    infinite logit makes the result NaN or infinite, so reading the scalar replaces a pass over the logits.
+    CUDA keeps the asynchronous check of the logits (reading a scalar would synchronise the host);
+    ``reduction="none"`` keeps the direct check.
+    """
+    return isinstance(input, torch.Tensor) and input.device.type != "cuda" and reduction != LossReduction.NONE.value
+
+
+def check_finite_result(loss: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+    """Return a reduced loss, or raise the logits' error when it is not finite because they are not.
+
+    Raises:
+        ValueError: when ``input`` holds NaN / inf (the message of :func:`check_values`).
+    """
+    if not bool(torch.isfinite(loss.detach()).all()):
+        check_values(input, "input", "finite values (NaN / inf logits)")
+    return loss
 
 
 def reduce_per_channel(f: torch.Tensor, reduction: str, ndim: int) -> torch.Tensor:

@@ -30,7 +30,14 @@ from monai.utils import LossReduction
 from torch.nn.modules.loss import _Loss
 
 from monai_imbalance._utils import check_number
-from monai_imbalance.losses._common import check_activation, check_reduction, prepare_inputs, reduce_per_channel
+from monai_imbalance.losses._common import (
+    check_activation,
+    check_finite_result,
+    check_reduction,
+    defers_input_check,
+    prepare_inputs,
+    reduce_per_channel,
+)
 
 __all__ = ["VoxelWeightedASLoss", "VoxelWeightedBCELoss", "VoxelWeightedDiceLoss", "VoxelWeightedFocalLoss"]
 
@@ -133,15 +140,18 @@ class VoxelWeightedBCELoss(_Loss):
             ValueError: when the shapes do not match, ``B = 0`` with ``reduction="mean"``, or a value is bad
                 (see the module docstring); on CUDA value errors are device-side assertions.
         """
-        input, target, weight = prepare_inputs(
+        deferred = defers_input_check(input, self.reduction)
+        logits, target, weight = prepare_inputs(
             input,
             target,
             weight,
             include_background=self.include_background,
             to_onehot_y=self.to_onehot_y,
             reduction=self.reduction,
+            check_input_values=not deferred,
         )
-        return F.binary_cross_entropy_with_logits(input, target, weight=weight, reduction=self.reduction)
+        loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction=self.reduction)
+        return check_finite_result(loss, input) if deferred else loss
 
 
 class VoxelWeightedFocalLoss(_Loss):

@@ -399,3 +399,14 @@ def test_strided_target_and_weight_give_the_contiguous_result(name):
     v2.backward()
     torch.testing.assert_close(v2, v1)
     torch.testing.assert_close(x2.grad, x1.grad)
+
+
+@pytest.mark.parametrize("logit", [float("inf"), -float("inf"), float("nan")], ids=["inf", "-inf", "nan"])
+@pytest.mark.parametrize("target", [0.0, 1.0])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_refuses_a_bad_logit_even_where_its_weight_is_zero(logit, target, reduction):
+    # on the CPU a reduced BCE reads its logits through the result: every non-finite logit must still be refused
+    x, y, w = torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)
+    x[0, 0, 0, 0], y[0, 0, 0, 0], w[0, 0, 0, 0] = logit, target, 0.0
+    with pytest.raises(ValueError, match=r"`input` must hold finite values \(NaN / inf logits\)"):
+        VoxelWeightedBCELoss(reduction=reduction)(x, y, w)
