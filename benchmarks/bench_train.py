@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench_train.py --device cuda
     python benchmarks/bench_train.py --device cuda --patch 128 128 128   # the paper's patch size
     python benchmarks/bench_train.py --num_threads 1   # on a CPU shared with other jobs
+    python benchmarks/bench_train.py --family recipe --num_threads 1   # the CPU recipes against plain BCE
 
 Every variant runs MONAI's ``SupervisedTrainer`` with the network and optimiser of
 ``bundles/lesion_inverse_weighting/configs/train.yaml`` on the same fixed patches (cut from one built-in
@@ -18,6 +19,13 @@ metastases-like case, half of them centred on a lesion, as the bundle samples th
 - ``iw_dice (transform)``: ``ComputeInverseWeightsd`` in the data pipeline (CPU, every iteration, as the bundle does
   with ``num_workers: 0``), the map brought to the loss by ``PrepareBatchWithMap`` + ``MapBridgeLoss``
   (``configs/losses/iw_dice.yaml``).
+
+``--family recipe`` times instead, against plain BCE (``configs/losses/bce.yaml``) on the same patches:
+
+- ``bce`` (reference) and ``iw_bce (transform)`` (``configs/losses/iw_bce.yaml``, weights clipped to [1, 2e5]);
+- ``iw_bce recipe`` and ``iw_dice recipe``: the ``loss`` of ``configs/losses/iw_{bce,dice}_recipe.yaml`` as that
+  fragment defines it (a mix of the plain and the inverse-weighted loss, the weights computed inside the loss);
+- ``dice``, the twin of ``iw_dice recipe``.
 
 An epoch is timed from its start to its end (data transform, transfer, forward, loss, backward, optimiser step);
 the first epoch is a warm-up; the table reports the median iterations per second over the others and the ratio
@@ -38,6 +46,22 @@ import torch
 
 BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "lesion_inverse_weighting"
 TARGET_GPU_RATIO = 1.1  # iw_dice (device) time per iteration / plain Dice's, on a GPU (issue 3)
+TARGET_RECIPE_RATIO = 1.1  # the recipes' time per iteration / plain BCE's, on the CPU (issue 12)
+LOSSES = BUNDLE.parents[1] / "configs" / "losses"
+FAMILIES = {
+    "dice": ["dice", "iw_dice (device)", "iw_dice (transform)"],
+    "recipe": ["bce", "iw_bce (transform)", "iw_bce recipe", "dice", "iw_dice recipe"],
+}
+
+
+def _fragment_loss(name: str) -> Any:
+    """The ``loss`` of ``configs/losses/<name>.yaml``, as the bundle would build it (its own ids resolved)."""
+    from monai.bundle import ConfigParser
+
+    content = ConfigParser.load_config_file(str(LOSSES / f"{name}.yaml"))
+    # the fragment's additions to the bundle (`+train#handlers`: the alpha schedule) have no bundle to merge into
+    parser = ConfigParser({k: v for k, v in content.items() if not k.startswith("+")})
+    return parser.get_parsed_content("loss")
 
 
 def _patches(patch: tuple[int, int, int], n: int, seed: int = 0) -> list[dict[str, torch.Tensor]]:
@@ -76,12 +100,28 @@ def _network(device: torch.device) -> torch.nn.Module:
 
 def _variant(name: str) -> tuple[Any, Any, Any]:
     """(loss, per-sample transform or None, prepare_batch or None) of a variant."""
-    from monai_imbalance.losses import InverseWeightedLoss, MapBridgeLoss, PrepareBatchWithMap, VoxelWeightedDiceLoss
+    from monai_imbalance.losses import (
+        InverseWeightedLoss,
+        MapBridgeLoss,
+        PrepareBatchWithMap,
+        VoxelWeightedBCELoss,
+        VoxelWeightedDiceLoss,
+    )
     from monai_imbalance.transforms import ComputeInverseWeightsd
 
     dice = VoxelWeightedDiceLoss(sigmoid=True, squared_pred=True)
     if name == "dice":
         return dice, None, None
+    if name == "bce":
+        return VoxelWeightedBCELoss(), None, None
+    if name == "iw_bce (transform)":
+        return (
+            MapBridgeLoss(VoxelWeightedBCELoss(), map_key="label_weight"),
+            ComputeInverseWeightsd(keys="label", min_weight=1.0, max_weight=2.0e5),
+            PrepareBatchWithMap("label_weight"),
+        )
+    if name.endswith(" recipe"):
+        return _fragment_loss(name.replace(" ", "_")), None, None
     if name == "iw_dice (device)":
         return InverseWeightedLoss(dice), None, None
     return (
@@ -143,8 +183,9 @@ def run(
     epochs: int | None = None,
     patch: tuple[int, int, int] | None = None,
     iterations: int | None = None,
+    family: str = "dice",
 ) -> list[dict[str, Any]]:
-    """Time the three variants one after the other and return one row per variant.
+    """Time the variants of ``family`` one after the other and return one row per variant.
 
     Args:
         quick: small patches and few iterations.
@@ -152,24 +193,33 @@ def run(
         epochs: timed epochs per variant (default 3, quick 1).
         patch: patch size (default the bundle's 48x48x32, quick 16^3), batches of 2.
         iterations: iterations per epoch (default 12, quick 2).
+        family: ``"dice"`` (plain Dice, inverse-weighted Dice with the weights on the device or from the transform)
+            or ``"recipe"`` (plain BCE, iw-BCE, the two CPU recipes and plain Dice).
 
     Returns:
-        ``[{"variant", "it_per_s", "s_per_it", "ratio"}]`` (ratio: time per iteration / plain Dice's).
+        ``[{"variant", "it_per_s", "s_per_it", "ratio"}]`` (ratio: time per iteration / the first variant's,
+        plain Dice or plain BCE).
+
+    Raises:
+        ValueError: when ``family`` is unknown.
     """
+    if family not in FAMILIES:
+        raise ValueError(f"`family` must be one of {sorted(FAMILIES)}, got {family!r}.")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     default_patch, default_iters, batch = ((16, 16, 16), 2, 2) if quick else ((48, 48, 32), 12, 2)
     patch, iters = patch or default_patch, iterations or default_iters
     epochs = epochs or (1 if quick else 3)
     data = _patches(patch, iters * batch)
-    names = ["dice", "iw_dice (device)", "iw_dice (transform)"]
+    names = FAMILIES[family]
     per_it = {n: statistics.median(_time_variant(n, data, dev, epochs, batch)) for n in names}
-    base = per_it["dice"]
+    base = per_it[names[0]]
     return [{"variant": n, "it_per_s": 1.0 / t, "s_per_it": t, "ratio": t / base} for n, t in per_it.items()]
 
 
 def markdown(rows: list[dict[str, Any]], header: str) -> str:
-    """The result table in Markdown."""
-    lines = [header, "", "| variant | it/s | s/it | time ratio to dice |", "|---|---|---|---|"]
+    """The result table in Markdown (the ratio is to the first row's time per iteration)."""
+    ref = rows[0]["variant"] if rows else "dice"
+    lines = [header, "", f"| variant | it/s | s/it | time ratio to {ref} |", "|---|---|---|---|"]
     lines += [f"| {r['variant']} | {r['it_per_s']:.4g} | {r['s_per_it']:.4g} | {r['ratio']:.2f} |" for r in rows]
     return "\n".join(lines)
 
@@ -182,10 +232,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs per variant")
     parser.add_argument("--patch", type=int, nargs=3, default=None, help="patch size, e.g. 128 128 128")
     parser.add_argument("--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--family", default="dice", choices=sorted(FAMILIES), help="the variants timed (default dice)")
     args = parser.parse_args(argv)
     if args.num_threads is not None:
         torch.set_num_threads(args.num_threads)
-    rows = run(args.quick, args.device, args.epochs, tuple(args.patch) if args.patch else None)
+    rows = run(args.quick, args.device, args.epochs, tuple(args.patch) if args.patch else None, family=args.family)
     dev = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     name = torch.cuda.get_device_name() if dev.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
     print(

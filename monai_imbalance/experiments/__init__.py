@@ -2,7 +2,9 @@
 
 ``python -m monai_imbalance.experiments run configs/experiments/<name>.yaml [--results_dir results] [--dry_run]``
 trains and evaluates every run of the grid in this process and writes ``results/<name>/summary.{json,md}``;
-``python -m monai_imbalance.experiments report configs/experiments/<name>.yaml`` re-aggregates the finished runs.
+``python -m monai_imbalance.experiments report configs/experiments/<name>.yaml`` re-aggregates the finished runs;
+``python -m monai_imbalance.experiments thresholds configs/experiments/<name>.yaml --thresholds 0.5,0.9`` evaluates
+the finished runs again at other probability thresholds (``runs/<run_id>/eval_t<t>/``, listed in the summary).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from monai_imbalance.experiments.config import (
 )
 from monai_imbalance.experiments.plots import plot_convergence_cdf, plot_gradient_signs, plot_multiclass_scores
 from monai_imbalance.experiments.report import load_done_runs, summarize_experiment
-from monai_imbalance.experiments.runner import DONE_MARKER, run_experiment, run_metrics, write_experiment_record
+from monai_imbalance.experiments.runner import (
+    DONE_MARKER,
+    evaluate_thresholds,
+    run_experiment,
+    run_metrics,
+    write_experiment_record,
+)
 from monai_imbalance.experiments.summary import (
     convergence_summary,
     gradient_sign_summary,
@@ -32,6 +40,7 @@ __all__ = [
     "ExperimentConfig",
     "RunSpec",
     "convergence_summary",
+    "evaluate_thresholds",
     "gradient_sign_summary",
     "lesion_summary",
     "load_done_runs",

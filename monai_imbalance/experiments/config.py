@@ -11,6 +11,8 @@ An experiment YAML (``configs/experiments/*.yaml``) reads::
     evaluation: {kind: multiclass}       # or {kind: lesion}: which report the evaluation writes
     overrides: {num_epochs: 40}          # bundle ids set in every run (train and evaluate)
     loss_overrides: {mc_gradual: {gradual_alpha_step: 0.05}}
+    loss_fragments: {mix50: iw_bce_recipe}   # optional: a grid name -> the fragment it merges (variants of one
+                                         # fragment, told apart by their loss_overrides)
     presets: {multiclass: {preset: multiclass}}   # preset axis: name -> overrides (default {preset: name})
     grid: {loss: [mc_rrw, mc_dice], seed: [0, 1], preset: [multiclass]}
     data_seed: seed                      # "seed": one dataset per seed; an integer: one dataset for all seeds
@@ -42,7 +44,7 @@ EVALUATION_KINDS: dict[str, dict[str, str]] = {
 }
 _KEYS = {
     "name", "root", "bundle", "train_config", "evaluate_config", "meta_file", "loss_dir", "evaluation", "overrides",
-    "evaluate_overrides", "loss_overrides", "presets", "grid", "data_seed", "seed_id", "handlers_id",
+    "evaluate_overrides", "loss_overrides", "loss_fragments", "presets", "grid", "data_seed", "seed_id", "handlers_id",
     "gradient_signs", "analyses", "profiles", "description",
 }  # fmt: skip
 
@@ -95,6 +97,7 @@ class ExperimentConfig:
     analyses: dict[str, Any] = field(default_factory=dict)
     profile: str | None = None
     source: dict[str, Any] = field(default_factory=dict)
+    loss_fragments: dict[str, str] = field(default_factory=dict)
 
     @property
     def result_name(self) -> str:
@@ -102,8 +105,8 @@ class ExperimentConfig:
         return self.name if self.profile is None else f"{self.name}-{self.profile}"
 
     def loss_file(self, loss: str) -> Path:
-        """The loss fragment merged onto the train config."""
-        return self.loss_dir / f"{loss}.yaml"
+        """The loss fragment merged onto the train config (``loss_fragments[loss]``, else ``<loss>.yaml``)."""
+        return self.loss_dir / f"{self.loss_fragments.get(loss, loss)}.yaml"
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,6 +245,7 @@ def load_experiment(
         analyses=_mapping(raw.get("analyses"), "analyses"),
         profile=profile,
         source=raw,
+        loss_fragments={str(k): str(v) for k, v in _mapping(raw.get("loss_fragments"), "loss_fragments").items()},
     )
     for p in [*cfg.train_config, *cfg.evaluate_config, cfg.meta_file, *map(cfg.loss_file, grid["loss"])]:
         if not p.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,6 +59,109 @@ def _p(p: Any) -> str:
 
 
 def _lesion(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], out_dir: Path) -> tuple[Any, str]:
+    """The lesion-wise analysis, one per preset of the grid (never pooling two datasets)."""
+    presets = [p for p in exp["grid"]["preset"] if any(r.get("preset", p) == p for r in runs)]
+    if len(presets) <= 1:
+        s, md = _lesion_preset(runs, exp, opts, out_dir, "")
+        strict, strict_md = _views_table(runs, exp, opts, presets[0] if presets else "")
+        s["views_table"] = strict
+        return s, strict_md + "\n\n" + md
+    out: dict[str, Any] = {"presets": {}}
+    parts = []
+    for preset in presets:
+        sub = [r for r in runs if r.get("preset") == preset]
+        s, md = _lesion_preset(sub, exp, opts, out_dir, f"_{preset}")
+        strict, strict_md = _views_table(sub, exp, opts, preset)
+        s["views_table"] = strict
+        out["presets"][preset] = s
+        parts += [f"# Preset `{preset}`", "", strict_md, "", md, ""]
+    return out, "\n".join(parts).rstrip()
+
+
+def _eval_dirs(run: dict[str, Any]) -> list[tuple[str | None, Path]]:
+    """The run's evaluation folders: ``eval`` (the bundle's threshold) and ``eval_t<threshold>`` ones, if any."""
+    root = Path(run["run_dir"])
+    out: list[tuple[str | None, Path]] = [(None, root / "eval")]
+    for d in sorted(root.glob("eval_t*")):
+        out.append((d.name[len("eval_t") :], d))
+    return out
+
+
+def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset: str) -> tuple[Any, str]:
+    """Per loss (and evaluation threshold): both views side by side, pooled over the seeds of the preset.
+
+    The strict view (one-to-one, IoU >= 0.1) first: lesions found, found among the small ones (below the first
+    of ``size_thresholds``, default 5 mm), its average recall and object Dice, its false positives; then the
+    paper view's average recall and the predicted / true lesion volume (independent of the view).
+    """
+    from monai_imbalance.reporting import lesion_report, load_record_views
+
+    thresholds = opts.get("size_thresholds", [5.0, 10.0])
+    rows: dict[str, Any] = {}
+    for loss in exp["grid"]["loss"]:
+        mine = sorted((r for r in runs if r["loss"] == loss), key=lambda r: r["seed"])
+        if not mine:
+            continue
+        by_threshold: dict[str | None, dict[str, list[Any]]] = {}
+        for r in mine:
+            for t, folder in _eval_dirs(r):
+                path = folder / exp["evaluation"]["records"]
+                if not path.is_file():
+                    continue
+                for view, cases in load_record_views(path).items():
+                    pooled = by_threshold.setdefault(t, {}).setdefault(view, [])
+                    pooled += [dataclasses.replace(c, case_id=f"s{r['seed']}:{c.case_id}") for c in cases]
+        for t, views in by_threshold.items():
+            if "strict" not in views or "paper" not in views:
+                continue
+            rep = lesion_report(views, protocol=opts.get("protocol", "luna16"), size_thresholds=thresholds, n_draws=1)
+            st, pa, diag = rep["views"]["strict"], rep["views"]["paper"], rep["diagnostics"]
+            small = st["size_groups"][0] if st["size_groups"] else {"n_lesions": 0, "n_detected": 0}
+            rows[loss if t is None else f"{loss} @ {t}"] = {
+                "loss": loss,
+                "threshold": None if t is None else float(t),
+                "seeds": [r["seed"] for r in mine],
+                "n_cases": rep["n_cases"],
+                "n_lesions": st["n_lesions"],
+                "strict_detected": st["n_detected"],
+                "strict_small_detected": small["n_detected"],
+                "n_small": small["n_lesions"],
+                "strict_average_recall": st["average_recall"],
+                "paper_average_recall": pa["average_recall"],
+                "paper_detected": pa["n_detected"],
+                "strict_object_dice": st["object_dice"]["mean"],
+                "strict_false_positives": st["n_false_positives"],
+                "volume_ratio": diag.get("volume_ratio"),
+                "merged_lesions": diag.get("merged_lesions"),
+            }
+    small_name = f"< {thresholds[0]:g} mm" if thresholds else "small"
+    md = [
+        f"## Both matching views{f' on `{preset}`' if preset else ''} (strict: one-to-one, IoU >= 0.1; paper: any "
+        "overlap)",
+        "",
+        f"Records of every seed pooled per loss; `loss @ t`: evaluated at probability threshold t (`thresholds`). "
+        f"Small: equivalent-sphere diameter {small_name}. FP: unmatched predicted components under the strict "
+        "rule, all cases. Volume: predicted / true lesion volume.",
+        "",
+        f"| loss | found strictly (of N) | small {small_name} found (of n) | strict avg recall | paper avg recall | "
+        "object Dice (strict) | FP | predicted / true volume | merged lesions |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, v in rows.items():
+        ratio = v["volume_ratio"]
+        ratio_text = ratio if isinstance(ratio, str) else _fmt(ratio, 2)
+        md.append(
+            f"| {name} | {v['strict_detected']} / {v['n_lesions']} | {v['strict_small_detected']} / {v['n_small']} | "
+            f"{_fmt(v['strict_average_recall'])} | {_fmt(v['paper_average_recall'])} | "
+            f"{_fmt(v['strict_object_dice'])} | {v['strict_false_positives']} | {ratio_text} | "
+            f"{v['merged_lesions']} |"
+        )
+    return rows, "\n".join(md)
+
+
+def _lesion_preset(
+    runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], out_dir: Path, suffix: str
+) -> tuple[Any, str]:
     from monai_imbalance.reporting import load_records, plot_froc, plot_recall_by_size
 
     losses = [loss for loss in exp["grid"]["loss"] if any(r["loss"] == loss for r in runs)]
@@ -74,8 +178,10 @@ def _lesion(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], out_dir: Pat
     s["seeds"] = common
     reports = {loss: v["report"] for loss, v in s["losses"].items()}
     if reports:
-        plot_froc(reports, out_dir / "froc.png", title=f"{exp['name']}: FROC (seeds {common} pooled)")
-        plot_recall_by_size(reports, out_dir / "recall_by_size.png", title=f"{exp['name']}: average recall by size")
+        plot_froc(reports, out_dir / f"froc{suffix}.png", title=f"{exp['name']}: FROC (seeds {common} pooled)")
+        plot_recall_by_size(
+            reports, out_dir / f"recall_by_size{suffix}.png", title=f"{exp['name']}: average recall by size"
+        )
     groups = next(iter(reports.values()))["size_groups"] if reports else []
     names = [g["name"] for g in groups]
     md = [

@@ -28,7 +28,7 @@ from typing import Any
 
 from monai_imbalance.experiments.config import ExperimentConfig, RunSpec, plan_runs
 
-__all__ = ["DONE_MARKER", "run_experiment", "run_metrics", "write_experiment_record"]
+__all__ = ["DONE_MARKER", "evaluate_thresholds", "run_experiment", "run_metrics", "write_experiment_record"]
 
 logger = logging.getLogger("monai_imbalance.experiments")
 
@@ -208,7 +208,9 @@ def _train(cfg: ExperimentConfig, spec: RunSpec, overrides: dict[str, Any], run_
 
 
 def _evaluate(cfg: ExperimentConfig, spec: RunSpec, overrides: dict[str, Any]) -> None:
-    wf = _workflow(cfg.evaluate_config, cfg, {**overrides, **cfg.evaluate_overrides})
+    # the loss fragment after the first (train) config, so the evaluation reads the ids it sets (e.g. the threshold)
+    files = [*cfg.evaluate_config[:1], cfg.loss_file(spec.loss), *cfg.evaluate_config[1:]]
+    wf = _workflow(files, cfg, {**overrides, **cfg.evaluate_overrides})
     _run_workflow(wf)
 
 
@@ -342,3 +344,57 @@ def run_experiment(
         logging.getLogger().removeHandler(handler)
         handler.close()
     return results
+
+
+def evaluate_thresholds(
+    cfg: ExperimentConfig,
+    results_dir: str | Path = "results",
+    thresholds: Sequence[float] = (),
+    evaluate_fn: Callable[[ExperimentConfig, RunSpec, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate every finished run again at other probability thresholds (the model is not retrained).
+
+    For each finished run and threshold ``t``, the evaluation (``evaluate_config`` + the loss fragment) runs
+    with ``lesion_threshold: t`` into ``runs/<run_id>/eval_t<t>/``; the summary lists these evaluations next to
+    the run's own (``loss @ t``). Which threshold to keep is chosen on a list that chooses (the validation
+    list), never on the test list. An evaluation already written is kept.
+
+    Args:
+        cfg: the experiment.
+        results_dir: folder holding ``<experiment>/``.
+        thresholds: probabilities in (0, 1).
+        evaluate_fn: the function doing one evaluation (tests replace it); default the bundle's evaluation.
+
+    Returns:
+        One ``{"run_id", "threshold", "status"}`` per (finished run, threshold): ``done`` or ``skipped``.
+
+    Raises:
+        ValueError: when a threshold is not in (0, 1).
+
+    Example:
+        >>> import tempfile
+        >>> from monai_imbalance.experiments import EXPERIMENTS_DIR, load_experiment
+        >>> evaluate_thresholds(load_experiment(EXPERIMENTS_DIR / "iw_recipe_tune.yaml"), tempfile.mkdtemp(), [0.9])
+        []
+    """
+    values = [float(t) for t in thresholds]
+    bad = [t for t in values if not 0.0 < t < 1.0]
+    if bad:
+        raise ValueError(f"`thresholds` must be probabilities in (0, 1), got {bad}.")
+    exp_dir = Path(results_dir) / cfg.result_name
+    fn = evaluate_fn or _evaluate
+    out: list[dict[str, Any]] = []
+    for spec in plan_runs(cfg):
+        run_dir = exp_dir / "runs" / spec.run_id
+        base = _base_overrides(cfg, spec, run_dir, exp_dir / "data" / spec.data_name)
+        if _read_done(run_dir, base) is None:
+            continue
+        for t in values:
+            folder = run_dir / f"eval_t{t:g}"
+            if (folder / cfg.evaluation["report"]).is_file():
+                out.append({"run_id": spec.run_id, "threshold": t, "status": "skipped"})
+                continue
+            fn(cfg, spec, {**base, "lesion_threshold": t, "output_dir": str(folder)})
+            out.append({"run_id": spec.run_id, "threshold": t, "status": "done"})
+            logger.info("%s: evaluated at threshold %g", spec.run_id, t)
+    return out
