@@ -158,10 +158,17 @@ def equivalent_diameter(volume: Any) -> np.ndarray:
     return np.cbrt(6.0 * np.asarray(volume, dtype=np.float64) / math.pi)
 
 
-def _component_stats(flat_ids: np.ndarray, n: int, shape: tuple[int, ...], values: np.ndarray | None) -> tuple:
-    """Per component ``1..n`` of a flat label: size, max of ``values``, centroid and bounding box (one sort)."""
-    size = np.bincount(flat_ids, minlength=n + 1).astype(np.float64)
-    fg = np.flatnonzero(flat_ids)
+def _component_stats(
+    flat_ids: np.ndarray, fg_mask: np.ndarray, n: int, shape: tuple[int, ...], values: np.ndarray | None
+) -> tuple:
+    """Per component ``1..n`` of a flat label: size, max of ``values``, centroid and bounding box.
+
+    One pass over the volume (the foreground of the boolean ``fg_mask``), then one sort of the foreground
+    voxels by component: sizes, maxima, centroids and boxes are reductions over the sorted runs.
+    """
+    fg = np.flatnonzero(fg_mask)
+    size = np.zeros(n + 1)
+    size[0] = flat_ids.size - fg.size
     peak = np.full(n + 1, -np.inf)
     centroid = np.zeros((n + 1, len(shape)))
     bbox = np.zeros((n + 1, 2 * len(shape)))
@@ -172,10 +179,11 @@ def _component_stats(flat_ids: np.ndarray, n: int, shape: tuple[int, ...], value
     ids_sorted = ids[order]
     starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
     present = ids_sorted[starts]
+    counts = np.diff(np.r_[starts, ids_sorted.size])
+    size[present] = counts
     if values is not None:
         peak[present] = np.maximum.reduceat(values[fg][order].astype(np.float64), starts)
     coords = np.unravel_index(fg[order], shape)
-    counts = np.diff(np.r_[starts, ids_sorted.size])
     for d, c in enumerate(coords):
         centroid[present, d] = np.add.reduceat(c.astype(np.float64), starts) / counts
         bbox[present, d] = np.minimum.reduceat(c, starts)
@@ -218,11 +226,14 @@ def _extract(
     sp = check_spacing(spacing, mask.ndim)
     aff = check_affine(affine, mask.ndim)
     voxel_volume = float(np.prod(sp)) if sp is not None else 1.0
+    pr_mask = pr > thr
     gt_lab, n_gt = label_components(mask, connectivity)
-    pr_lab, n_pr = label_components(pr > thr, connectivity)
+    pr_lab, n_pr = label_components(pr_mask, connectivity)
     gt_flat, pr_flat = gt_lab.reshape(-1), pr_lab.reshape(-1)
-    gt_size, _, gt_centroid, gt_bbox, _ = _component_stats(gt_flat, n_gt, mask.shape, None)
-    pr_size, pr_conf, pr_centroid, pr_bbox, fg = _component_stats(pr_flat, n_pr, mask.shape, conf.reshape(-1))
+    gt_size, _, gt_centroid, gt_bbox, _ = _component_stats(gt_flat, mask.reshape(-1), n_gt, mask.shape, None)
+    pr_size, pr_conf, pr_centroid, pr_bbox, fg = _component_stats(
+        pr_flat, pr_mask.reshape(-1), n_pr, mask.shape, conf.reshape(-1)
+    )
     both = fg[gt_flat[fg] > 0]  # intersections of every overlapping (lesion, prediction) pair in one pass
     pair_key = gt_flat[both].astype(np.int64) * (n_pr + 1) + pr_flat[both]
     keys, inter = np.unique(pair_key, return_counts=True)
