@@ -21,7 +21,7 @@ import torch.distributed as dist
 from monai_imbalance._utils import check_fraction
 from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
 from monai_imbalance.metrics.froc import FROCProtocol, _rates, average_recall, object_dice
-from monai_imbalance.metrics.lesions import CaseRecords, case_lesion_records, item_lesion_records
+from monai_imbalance.metrics.lesions import CaseRecords, item_lesion_records
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, option
 
 __all__ = ["FROCMetric", "LesionDiceMetric", "LesionRecordsMetric", "OverSegmentationMetric", "all_gather_list"]
@@ -157,31 +157,18 @@ class LesionRecordsMetric:
                 )
             sp = self._spacing(spacing, b)
             case_id = case_ids[b] if case_ids is not None else _case_id(lab, len(self._local))
-            if confs is None:
-                views = item_lesion_records(
-                    p,
-                    lab,
-                    self.matchings,
-                    spacing=sp,
-                    threshold=self.threshold,
-                    connectivity=self.connectivity,
-                    sigmoid=self.sigmoid,
-                    lesion_labels=self.lesion_labels,
-                    case_id=case_id,
-                )
-            else:
-                views = case_lesion_records(
-                    p[-1],
-                    lab[-1],
-                    self.matchings,
-                    confidence=confs[b][-1],
-                    spacing=sp if sp is not None else _pixdim(lab),
-                    threshold=self.threshold,
-                    connectivity=self.connectivity,
-                    sigmoid=self.sigmoid,
-                    lesion_labels=self.lesion_labels,
-                    case_id=case_id,
-                )
+            views = item_lesion_records(
+                p,
+                lab,
+                self.matchings,
+                spacing=sp,
+                threshold=self.threshold,
+                connectivity=self.connectivity,
+                sigmoid=self.sigmoid,
+                lesion_labels=self.lesion_labels,
+                case_id=case_id,
+                confidence=None if confs is None else confs[b],
+            )
             self._local.append(views)
         self._gathered = None
 
@@ -228,12 +215,6 @@ class LesionRecordsMetric:
     def aggregate(self) -> dict[str, list[CaseRecords]]:
         """:meth:`records` of every view (MONAI's metric interface)."""
         return self.records()
-
-
-def _pixdim(label: Any) -> Any:
-    if hasattr(label, "pixdim") and getattr(label, "meta", None) is not None:
-        return [float(v) for v in label.pixdim][: label.ndim - 1]
-    return None
 
 
 _OWN_SETTINGS = ("threshold", "connectivity", "spacing", "sigmoid", "lesion_labels")

@@ -442,6 +442,7 @@ def item_lesion_records(
     sigmoid: bool = False,
     lesion_labels: Sequence[int] | None = None,
     case_id: str | None = None,
+    confidence: Any = None,
 ) -> dict[str, CaseRecords]:
     """:func:`case_lesion_records` of one channel-first item (MONAI's decollated evaluator output).
 
@@ -459,6 +460,7 @@ def item_lesion_records(
         sigmoid: ``pred`` holds logits.
         lesion_labels: label values that are lesion; ``None`` for a binary label.
         case_id: identifier stored in the records.
+        confidence: optional channel-first per-voxel confidence (e.g. logits); its last channel is read.
 
     Returns:
         ``{view name: CaseRecords}``.
@@ -489,6 +491,7 @@ def item_lesion_records(
         pred[pred.shape[0] - 1],
         label[label.shape[0] - 1],
         matchings,
+        confidence=None if confidence is None else confidence[confidence.shape[0] - 1],
         spacing=spacing,
         threshold=threshold,
         connectivity=connectivity,

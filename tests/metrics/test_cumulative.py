@@ -263,3 +263,16 @@ def test_bootstrap_and_size_groups_name_their_arguments():
         size_groups([])
     with pytest.raises(TypeError, match="`cases` must hold CaseRecords only"):
         size_groups([1])
+
+
+def test_confidence_map_ranks_like_the_functional_core():
+    """Logits as the per-voxel confidence (the authors' protocol) give the records of lesion_records(confidence=)."""
+    p, y = lesion_batch(7, n=3)
+    logits = torch.logit(p.clamp(1e-4, 1 - 1e-4))
+    metric = FROCMetric(protocol="shirokikh2020", matching="paper")
+    metric(p, y, confidence=logits)
+    ref = [lesion_records(y[b, 0], p[b, 0], confidence=logits[b, 0]) for b in range(3)]
+    for a, b in zip(metric.cases(), ref, strict=True):
+        np.testing.assert_array_equal(a.lesion_confidence, b.lesion_confidence)
+        np.testing.assert_array_equal(a.fp_confidence, b.fp_confidence)
+    assert metric.aggregate().item() == pytest.approx(average_recall(ref, "shirokikh2020"))
