@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monai_imbalance._utils import check_fraction
 
-__all__ = ["Assignment", "HitRule", "LesionMatching", "as_matchings", "match_pairs"]
+__all__ = ["Assignment", "HitRule", "LesionMatching", "as_matchings", "default_key_view", "match_pairs"]
 
 
 class HitRule(StrEnum):
@@ -178,6 +178,19 @@ def as_matchings(matchings: Any, name: str = "matchings") -> dict[str, LesionMat
             raise ValueError(f"`{name}` keys must be non-empty strings, got {key!r}.")
         out[key] = LesionMatching.coerce(value, f"{name}[{key!r}]")
     return out
+
+
+def default_key_view(views: Any) -> str:
+    """The view that heads a report and selects models when none is named: ``strict`` when present, else the first.
+
+    Example:
+        >>> default_key_view(["paper", "strict"]), default_key_view(["records"])
+        ('strict', 'records')
+    """
+    names = list(views)
+    if not names:
+        raise ValueError("`views` must name at least one view, got none.")
+    return "strict" if "strict" in names else names[0]
 
 
 def match_pairs(

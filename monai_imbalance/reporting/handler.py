@@ -16,7 +16,7 @@ from monai_imbalance.metrics.cumulative import all_gather_list
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO
 from monai_imbalance.metrics.froc import FROCProtocol
 from monai_imbalance.metrics.lesions import CaseRecords
-from monai_imbalance.metrics.matching import option
+from monai_imbalance.metrics.matching import default_key_view, option
 from monai_imbalance.reporting.lesion import write_lesion_report
 
 Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
@@ -143,9 +143,8 @@ class LesionReportHandler:
 
     @property
     def records(self) -> list[CaseRecords]:
-        """This rank's cases so far under the key view (the gathered ones after ``COMPLETED``)."""
-        view = self.key_view or ("strict" if "strict" in self.records_handler.matchings else None)
-        view = view or next(iter(self.records_handler.matchings))
+        """This rank's cases so far under the key view (:meth:`write` gathers every rank's)."""
+        view = self.key_view or default_key_view(self.records_handler.matchings)
         return self.records_handler.metric.local_records(view)
 
     def write(self, engine: Engine | None = None) -> None:

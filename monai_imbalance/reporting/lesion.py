@@ -33,7 +33,7 @@ from monai_imbalance.metrics.froc import (
 )
 from monai_imbalance.metrics.groups import size_groups
 from monai_imbalance.metrics.lesions import CaseRecords
-from monai_imbalance.metrics.matching import option
+from monai_imbalance.metrics.matching import default_key_view, option
 from monai_imbalance.reporting.plots import plot_froc, plot_recall_by_size
 from monai_imbalance.reporting.records import save_records
 
@@ -251,7 +251,7 @@ def lesion_report(
             raise ValueError(f"`size_thresholds` must be finite and strictly increasing, got {size_thresholds!r}.")
     grid = _band_grid(rates)
     if key_view is None:
-        key_view = "strict" if "strict" in views else next(iter(views))
+        key_view = default_key_view(views)
     if key_view not in views:
         raise ValueError(f"`key_view` {key_view!r} is not one of the views {sorted(views)}.")
     per_view = {}
