@@ -478,7 +478,8 @@ def write_lesion_report(
          ['lesion_report_recall_by_size.png', 'lesion_report_records.json'])
     """
     views = _as_views(cases)
-    report = lesion_report(views if isinstance(cases, Mapping) else views["records"], **lesion_report_kwargs)
+    checked = views if isinstance(cases, Mapping) else views["records"]  # validated once, lists
+    report = lesion_report(checked, **lesion_report_kwargs)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(report, indent=2, allow_nan=False))
@@ -486,7 +487,8 @@ def write_lesion_report(
     warning = "; ".join(report["warnings"]) or None
     for w in report["warnings"]:
         logger.warning(f"{out / name}: {w}")
-    plot_froc(_plot_views(report), out / f"{name}_froc.png", title=title, warning=warning)
-    plot_recall_by_size(_plot_views(report), out / f"{name}_recall_by_size.png", title=title)
-    save_records(views if isinstance(cases, Mapping) else views["records"], out / f"{name}_records.json")
+    curves = _plot_views(report)
+    plot_froc(curves, out / f"{name}_froc.png", title=title, warning=warning)
+    plot_recall_by_size(curves, out / f"{name}_recall_by_size.png", title=title)
+    save_records(checked, out / f"{name}_records.json")
     return report
