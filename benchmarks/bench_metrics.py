@@ -211,8 +211,7 @@ def evaluator_rows(n_cases: int, shape: tuple[int, ...], repeat: int) -> list[tu
     import torch
     from monai.engines import SupervisedEvaluator
 
-    from monai_imbalance.handlers import FROCHandler, LesionDiceHandler, LesionRecordsHandler
-    from monai_imbalance.reporting import LesionReportHandler
+    from monai_imbalance.handlers import FROCHandler, LesionDiceHandler, LesionRecordsHandler, LesionReportHandler
 
     pairs = [make_pair(shape, seed=2000 + i) for i in range(n_cases)]
     loader = [

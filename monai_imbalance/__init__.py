@@ -3,7 +3,9 @@
 Flat re-exports of the public API, resolved lazily (PEP 562) so that ``import monai_imbalance`` stays cheap
 and the command-line entries do not pay for ``import monai`` before they need it. Submodules: ``maps``
 (label -> weight / distance maps), ``transforms`` (MONAI transforms around the maps), ``losses``, ``metrics``
-(lesion-wise evaluation), ``handlers`` (ignite), ``data`` (built-in synthetic data), ``reporting``.
+(lesion-wise evaluation), ``handlers`` (every ignite handler), ``data`` (built-in synthetic data), ``reporting``
+(reports and diagnostics), ``evaluate`` (lesion-wise report of a folder of predictions), ``utils`` (validation,
+conversions) and ``apps`` (bundle helpers, the experiment runner, the demo).
 
 Example:
     >>> import monai_imbalance as mi
@@ -20,7 +22,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("maps", "transforms", "losses", "metrics", "handlers", "data", "reporting", "bundle")
+_SUBMODULES = ("maps", "transforms", "losses", "metrics", "handlers", "data", "reporting", "evaluate", "utils", "apps")
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "maps": (
@@ -35,6 +37,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "transforms": (
         "BoundaryMapKind",
+        "CheckImageLabelShapeD",
+        "CheckImageLabelShapeDict",
+        "CheckImageLabelShaped",
+        "CheckedLoadImage",
+        "CheckedLoadImageD",
+        "CheckedLoadImageDict",
+        "CheckedLoadImaged",
         "ComputeBoundaryMap",
         "ComputeBoundaryMapD",
         "ComputeBoundaryMapDict",
@@ -50,6 +59,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ComputeRRWMapD",
         "ComputeRRWMapDict",
         "ComputeRRWMapd",
+        "SelectLesionLabels",
+        "SelectLesionLabelsD",
+        "SelectLesionLabelsDict",
+        "SelectLesionLabelsd",
     ),
     "losses": (
         "FrequencyWeightMode",
@@ -95,14 +108,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "handlers": (
         "CombinedLossAlphaHandler",
         "FROCHandler",
+        "GradientSignHandler",
         "LesionDiceHandler",
         "LesionRecordsHandler",
+        "LesionReportHandler",
+        "MulticlassReportHandler",
         "OverSegmentationHandler",
         "PredLabel",
     ),
     "reporting": (
-        "GradientSignHandler",
-        "LesionReportHandler",
         "lesion_markdown",
         "lesion_report",
         "load_record_views",
@@ -114,6 +128,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "plot_recall_by_size",
         "save_records",
         "write_lesion_report",
+        "write_multiclass_report",
     ),
     "data": ("LesionPreset", "dataset_exists", "make_case", "make_dataset"),
     "evaluate": ("evaluate_folder", "pair_files"),

@@ -100,3 +100,25 @@ def random_labels(rng, shape, num_classes, smooth=1.0):
     """Blobby random class-index volumes (several regions per class), via smoothed noise."""
     noise = ndimage.gaussian_filter(rng.random((num_classes, *shape)), sigma=(0, *[smooth] * len(shape)))
     return noise.argmax(0).astype(np.int64)
+
+
+def reference_rw_gradient(logits, z):
+    """dL/dx_k = p_k (Z_k - sum_j p_j Z_j) / N by hand, voxel by voxel (N = B*C*spatial, the mean)."""
+    logits, z = np.asarray(logits, np.float64), np.asarray(z, np.float64)
+    n = logits.size
+    grad = np.zeros_like(logits)
+    for b in range(logits.shape[0]):
+        for idx in np.ndindex(logits.shape[2:]):
+            x = logits[(b, slice(None), *idx)]
+            e = np.exp(x - x.max())
+            p = e / e.sum()
+            zz = z[(b, slice(None), *idx)]
+            mean = sum(p[j] * zz[j] for j in range(len(p)))
+            for k in range(len(p)):
+                grad[(b, k, *idx)] = p[k] * (zz[k] - mean) / n
+    return grad
+
+
+def reference_counts(grad, num_classes):
+    per_voxel = (grad < 0).sum(axis=1)
+    return np.array([(per_voxel == m).sum() for m in range(num_classes + 1)])

@@ -48,7 +48,7 @@ BUNDLE_SETTINGS = {"protocol": "luna16", "threshold": 0.5, "key_view": "strict",
 def bundle_run(tmp_path_factory):
     """Train the tiny lesion bundle, run evaluate.yaml (report of the test list) and inference.yaml on the same
     list (``infer_key=test``: probabilities saved as ``*_prob.nii.gz``); returns (data dir, run root)."""
-    from monai_imbalance.bundle import prepare_dataset
+    from monai_imbalance.apps.bundle import prepare_dataset
 
     data = tmp_path_factory.mktemp("data")
     prepare_dataset(data, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0, num_test=3)

@@ -1,23 +1,10 @@
-"""Helpers the bundles call from their configs: data preparation, checked datalists, the offline schema."""
+"""Deprecated import path of :mod:`monai_imbalance.apps.bundle`.
 
-from monai_imbalance.bundle.checkpoints import attach_resume, latest_checkpoint
-from monai_imbalance.bundle.data import (
-    CheckedLoadImaged,
-    CheckImageLabelShaped,
-    SelectLesionLabelsd,
-    load_checked_datalist,
-    prepare_dataset,
-)
-from monai_imbalance.bundle.schema import SCHEMA_PATH, verify_metadata_offline
+The transforms moved to :mod:`monai_imbalance.transforms`.
+"""
 
-__all__ = [
-    "SCHEMA_PATH",
-    "CheckImageLabelShaped",
-    "CheckedLoadImaged",
-    "SelectLesionLabelsd",
-    "attach_resume",
-    "latest_checkpoint",
-    "load_checked_datalist",
-    "prepare_dataset",
-    "verify_metadata_offline",
-]
+from __future__ import annotations
+
+from monai_imbalance.utils.deprecation import moved_names
+
+__getattr__ = moved_names(__name__, ("monai_imbalance.apps.bundle", "monai_imbalance.transforms"))

@@ -1,57 +1,7 @@
-"""Comparison grids of the papers, run through the bundles: config, sequential resumable runner, aggregation, plots.
-
-``python -m monai_imbalance.experiments run configs/experiments/<name>.yaml [--results_dir results] [--dry_run]``
-trains and evaluates every run of the grid in this process and writes ``results/<name>/summary.{json,md}``;
-``python -m monai_imbalance.experiments report configs/experiments/<name>.yaml`` re-aggregates the finished runs;
-``python -m monai_imbalance.experiments thresholds configs/experiments/<name>.yaml --thresholds 0.5,0.9`` evaluates
-the finished runs again at other probability thresholds (``runs/<run_id>/eval_t<t>/``, listed in the summary).
-"""
+"""Deprecated import path of :mod:`monai_imbalance.apps.experiments`."""
 
 from __future__ import annotations
 
-from monai_imbalance.experiments.config import (
-    EVALUATION_KINDS,
-    EXPERIMENTS_DIR,
-    ExperimentConfig,
-    RunSpec,
-    load_experiment,
-    plan_runs,
-)
-from monai_imbalance.experiments.plots import plot_convergence_cdf, plot_gradient_signs, plot_multiclass_scores
-from monai_imbalance.experiments.report import load_done_runs, summarize_experiment
-from monai_imbalance.experiments.runner import (
-    DONE_MARKER,
-    evaluate_thresholds,
-    run_experiment,
-    run_metrics,
-    write_experiment_record,
-)
-from monai_imbalance.experiments.summary import (
-    convergence_summary,
-    gradient_sign_summary,
-    lesion_summary,
-    multiclass_summary,
-)
+from monai_imbalance.utils.deprecation import moved_names
 
-__all__ = [
-    "DONE_MARKER",
-    "EVALUATION_KINDS",
-    "EXPERIMENTS_DIR",
-    "ExperimentConfig",
-    "RunSpec",
-    "convergence_summary",
-    "evaluate_thresholds",
-    "gradient_sign_summary",
-    "lesion_summary",
-    "load_done_runs",
-    "load_experiment",
-    "multiclass_summary",
-    "plan_runs",
-    "plot_convergence_cdf",
-    "plot_gradient_signs",
-    "plot_multiclass_scores",
-    "run_experiment",
-    "run_metrics",
-    "summarize_experiment",
-    "write_experiment_record",
-]
+__getattr__ = moved_names(__name__, "monai_imbalance.apps.experiments")

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance._utils import check_number
+from monai_imbalance.utils.validation import check_number
 
 __all__ = ["ScheduledCombinedLoss"]
 

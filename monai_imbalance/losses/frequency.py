@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from monai.utils import LossReduction, StrEnum, look_up_option
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance._utils import check_number
 from monai_imbalance.losses._common import check_reduction, prepare_inputs
+from monai_imbalance.utils.validation import check_number
 
 __all__ = ["FrequencyWeightMode", "FrequencyWeightedBCELoss"]
 

@@ -8,7 +8,6 @@ import torch
 from monai.utils import LossReduction
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance._utils import check_spacing
 from monai_imbalance.losses._common import (
     check_empty_mean,
     check_input,
@@ -16,6 +15,7 @@ from monai_imbalance.losses._common import (
     check_values,
     to_compute_dtype,
 )
+from monai_imbalance.utils.validation import check_spacing
 
 __all__ = ["RegionWiseLoss", "two_class_probabilities"]
 

@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from monai.utils import LossReduction
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance._utils import check_number
 from monai_imbalance.losses._common import (
     check_activation,
     check_finite_result,
@@ -38,6 +37,7 @@ from monai_imbalance.losses._common import (
     prepare_inputs,
     reduce_per_channel,
 )
+from monai_imbalance.utils.validation import check_number
 
 __all__ = ["VoxelWeightedASLoss", "VoxelWeightedBCELoss", "VoxelWeightedDiceLoss", "VoxelWeightedFocalLoss"]
 

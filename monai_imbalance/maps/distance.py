@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from monai_imbalance._utils import check_finite, check_spacing
+from monai_imbalance.utils.validation import check_finite, check_spacing
 
 try:  # the fast CPU path (multi-threaded, multi-label, anisotropic); scipy is the fallback
     import edt as _edt

@@ -8,9 +8,9 @@ from typing import Any, Literal, TypeVar, cast
 import numpy as np
 import torch
 
-from monai_imbalance._utils import check_channel_first, check_finite, check_fraction
 from monai_imbalance.maps.components import _check_connectivity, _compact_components, label_components
 from monai_imbalance.maps.region_wise import _check_num_classes
+from monai_imbalance.utils.validation import check_channel_first, check_finite, check_fraction
 
 try:  # the fast CPU path: one multi-label pass for every class at once
     import cc3d

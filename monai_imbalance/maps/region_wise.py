@@ -13,8 +13,9 @@ from typing import overload
 import numpy as np
 import torch
 
-from monai_imbalance._utils import check_channel_first, check_finite, check_spacing, to_numpy
 from monai_imbalance.maps.distance import _label_edt_numpy, _label_edt_sq_torch, _plain
+from monai_imbalance.utils.conversion import to_numpy
+from monai_imbalance.utils.validation import check_channel_first, check_finite, check_spacing
 
 __all__ = ["active_contour_map", "boundary_distance_map", "rrw_map"]
 

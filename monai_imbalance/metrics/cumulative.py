@@ -18,11 +18,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from monai_imbalance._utils import check_fraction
 from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
 from monai_imbalance.metrics.froc import FROCProtocol, _rates, average_recall, object_dice
 from monai_imbalance.metrics.lesions import CaseRecords, item_lesion_records
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, option
+from monai_imbalance.utils.validation import check_fraction
 
 __all__ = ["FROCMetric", "LesionDiceMetric", "LesionRecordsMetric", "OverSegmentationMetric", "all_gather_list"]
 

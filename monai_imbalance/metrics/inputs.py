@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from monai_imbalance._utils import check_fraction
+from monai_imbalance.utils.validation import check_fraction
 
 __all__ = ["check_affine", "check_case", "host_array", "lesion_mask"]
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from monai_imbalance._utils import check_spacing
 from monai_imbalance.maps.components import label_components
 from monai_imbalance.metrics.inputs import check_affine, check_case, lesion_mask
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, match_pairs
+from monai_imbalance.utils.validation import check_spacing
 
 __all__ = [
     "CaseRecords",

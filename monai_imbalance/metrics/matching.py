@@ -29,7 +29,7 @@ import numpy as np
 from monai.utils import StrEnum, look_up_option
 from scipy.optimize import linear_sum_assignment
 
-from monai_imbalance._utils import check_fraction
+from monai_imbalance.utils.validation import check_fraction
 
 __all__ = ["Assignment", "HitRule", "LesionMatching", "as_matchings", "default_key_view", "match_pairs"]
 

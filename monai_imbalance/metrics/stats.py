@@ -11,7 +11,7 @@ import torch
 from monai.metrics import compute_dice, compute_hausdorff_distance
 from scipy import stats as sps
 
-from monai_imbalance._utils import check_spacing
+from monai_imbalance.utils.validation import check_spacing
 
 __all__ = ["PermutationResult", "permutation_test", "segmentation_scores"]
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from monai_imbalance._utils import finite_or_none
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, over_segmentation
 from monai_imbalance.metrics.froc import (
     FROCProtocol,
@@ -36,6 +35,7 @@ from monai_imbalance.metrics.lesions import CaseRecords
 from monai_imbalance.metrics.matching import default_key_view, option
 from monai_imbalance.reporting.plots import plot_froc, plot_recall_by_size
 from monai_imbalance.reporting.records import save_records
+from monai_imbalance.utils.conversion import finite_or_none
 
 __all__ = ["lesion_markdown", "lesion_report", "write_lesion_report"]
 

@@ -1,7 +1,8 @@
-"""MONAI transforms computing weight maps from labels: array transforms and their dictionary twins.
+"""MONAI transforms: weight maps from labels (``array``, ``dictionary``) and the bundles' loading checks (``io``).
 
-The dictionary twins write the map to ``<key><postfix>`` (``label_weight``, ``label_rrw``, ``label_boundary``)
-and leave the label untouched.
+The dictionary twins of the map transforms write the map to ``<key><postfix>`` (``label_weight``,
+``label_rrw``, ``label_boundary``) and leave the label untouched; ``io`` holds a loader that names unreadable
+files, the image / label shape check and the lesion-label selection.
 """
 
 from __future__ import annotations
@@ -27,9 +28,29 @@ from monai_imbalance.transforms.dictionary import (
     ComputeRRWMapd,
     ComputeRRWMapDict,
 )
+from monai_imbalance.transforms.io import (
+    CheckedLoadImage,
+    CheckedLoadImageD,
+    CheckedLoadImaged,
+    CheckedLoadImageDict,
+    CheckImageLabelShapeD,
+    CheckImageLabelShaped,
+    CheckImageLabelShapeDict,
+    SelectLesionLabels,
+    SelectLesionLabelsD,
+    SelectLesionLabelsd,
+    SelectLesionLabelsDict,
+)
 
 __all__ = [
     "BoundaryMapKind",
+    "CheckImageLabelShapeD",
+    "CheckImageLabelShapeDict",
+    "CheckImageLabelShaped",
+    "CheckedLoadImage",
+    "CheckedLoadImageD",
+    "CheckedLoadImageDict",
+    "CheckedLoadImaged",
     "ComputeBoundaryMap",
     "ComputeBoundaryMapD",
     "ComputeBoundaryMapDict",
@@ -45,5 +66,9 @@ __all__ = [
     "ComputeRRWMapD",
     "ComputeRRWMapDict",
     "ComputeRRWMapd",
+    "SelectLesionLabels",
+    "SelectLesionLabelsD",
+    "SelectLesionLabelsDict",
+    "SelectLesionLabelsd",
     "resolve_spacing",
 ]

@@ -20,9 +20,9 @@ from monai.data.utils import affine_to_spacing
 from monai.transforms.transform import Transform
 from monai.utils import StrEnum, TransformBackends, convert_to_tensor, look_up_option
 
-from monai_imbalance._utils import check_spacing
 from monai_imbalance.maps.inverse import _check_args, inverse_weight_map
 from monai_imbalance.maps.region_wise import active_contour_map, boundary_distance_map, rrw_map
+from monai_imbalance.utils.validation import check_spacing
 
 __all__ = ["BoundaryMapKind", "ComputeBoundaryMap", "ComputeInverseWeightMap", "ComputeRRWMap"]
 

@@ -56,7 +56,7 @@ def _copy_data(src: Path, dst: Path) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from monai_imbalance.bundle import prepare_dataset
+    from monai_imbalance.apps.bundle import prepare_dataset
 
     d = tmp_path_factory.mktemp("lesion_data")
     prepare_dataset(d, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0, num_test=2)
@@ -278,7 +278,7 @@ def test_check_properties(config, kind, tmp_path, data_dir):
 def test_metadata_and_net_in_out():
     from monai.bundle import verify_net_in_out
 
-    from monai_imbalance.bundle import verify_metadata_offline
+    from monai_imbalance.apps.bundle import verify_metadata_offline
 
     verify_metadata_offline(META)
     verify_net_in_out(net_id="network_def", meta_file=META, config_file=INFER)

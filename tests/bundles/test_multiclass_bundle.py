@@ -40,7 +40,7 @@ def _run(config_file, workflow_type: str = "train", **override):
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from monai_imbalance.bundle import prepare_dataset
+    from monai_imbalance.apps.bundle import prepare_dataset
 
     d = tmp_path_factory.mktemp("mc_data")
     prepare_dataset(d, preset="multiclass", num_training=2, num_validation=2, shape=(32, 32, 12), seed=0, num_test=2)
@@ -137,7 +137,7 @@ def test_check_properties(config, kind, tmp_path, data_dir):
 def test_metadata_and_net_in_out():
     from monai.bundle import verify_net_in_out
 
-    from monai_imbalance.bundle import verify_metadata_offline
+    from monai_imbalance.apps.bundle import verify_metadata_offline
 
     verify_metadata_offline(META)
     verify_net_in_out(net_id="network_def", meta_file=META, config_file=str(CONFIGS / "inference.yaml"))
@@ -175,17 +175,6 @@ def test_multi_gpu_train_torchrun_gloo(tmp_path, data_dir):
     assert (tmp_path / "models" / "checkpoint_final.pt").is_file()
 
 
-def test_report_rejects_bad_records(tmp_path):
-    from monai_imbalance.bundle.multiclass_report import MulticlassReportHandler, write_multiclass_report
-
-    with pytest.raises(ValueError, match="at least one case"):
-        write_multiclass_report([], ["organ"], tmp_path)
-    with pytest.raises(ValueError, match="`dice` has 1 values, expected 2"):
-        write_multiclass_report([{"case": "a", "dice": [1.0], "hd95": [0.0, 0.0]}], ["organ", "tumour"], tmp_path)
-    with pytest.raises(ValueError, match="class_names"):
-        MulticlassReportHandler(tmp_path, ["background"])
-
-
 @pytest.mark.parametrize("spoil", ["corrupt_image", "label_wrong_shape"])
 def test_bad_data_stops_naming_the_file(spoil, tmp_path, data_dir):
     import shutil
@@ -205,28 +194,3 @@ def test_bad_data_stops_naming_the_file(spoil, tmp_path, data_dir):
     with pytest.raises(Exception) as exc:  # noqa: PT011 - the config parser / MONAI wrap the error
         _run(TRAIN, bundle_root=str(tmp_path / "root"), dataset_dir=str(d), **TINY)
     assert str(bad) in error_chain(exc.value)
-
-
-def test_report_handler_writes_on_rank0_only_with_every_rank_records(tmp_path, monkeypatch):
-    from monai_imbalance.bundle.multiclass_report import MulticlassReportHandler
-    from monai_imbalance.reporting import handler as handler_module
-
-    mine = [{"case": "a", "dice": [0.5], "hd95": [2.0]}]
-    other = [{"case": "b", "dice": [1.0], "hd95": [1.0]}]
-
-    def fake_gather(parts, obj):
-        parts[0], parts[1] = obj, other
-
-    monkeypatch.setattr(handler_module.dist, "is_available", lambda: True)
-    monkeypatch.setattr(handler_module.dist, "is_initialized", lambda: True)
-    monkeypatch.setattr(handler_module.dist, "get_world_size", lambda: 2)
-    monkeypatch.setattr(handler_module.dist, "all_gather_object", fake_gather)
-    for rank in (0, 1):
-        monkeypatch.setattr(handler_module.dist, "get_rank", lambda rank=rank: rank)
-        handler = MulticlassReportHandler(tmp_path / f"rank{rank}", ["background", "organ"])
-        handler.records = list(mine)
-        handler.write(None)
-    written = json.loads((tmp_path / "rank0" / "evaluation.json").read_text())
-    assert [c["case"] for c in written["cases"]] == ["a", "b"]
-    assert written["summary"]["organ"]["dice"]["mean"] == 0.75
-    assert not (tmp_path / "rank1").exists()

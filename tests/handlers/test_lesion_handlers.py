@@ -57,7 +57,7 @@ def test_froc_is_key_metric_of_supervised_evaluator():
 
 def test_views_of_one_owner_match_every_case_once_and_agree_with_the_report(tmp_path, monkeypatch):
     import monai_imbalance.metrics.lesions as lesions_module
-    from monai_imbalance.reporting import LesionReportHandler
+    from monai_imbalance.handlers import LesionReportHandler
 
     calls = []
     original = lesions_module._extract

@@ -2,31 +2,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
-from monai.data import MetaTensor, list_data_collate
-from monai.engines import SupervisedEvaluator
 
-from monai_imbalance.handlers import LesionRecordsHandler
 from monai_imbalance.metrics import (
     CaseRecords,
     average_recall,
     bootstrap,
-    case_lesion_records,
     froc_curve,
     object_dice,
     size_groups,
 )
 from monai_imbalance.reporting import (
-    LesionReportHandler,
     lesion_report,
     load_records,
     plot_froc,
@@ -34,40 +24,10 @@ from monai_imbalance.reporting import (
     save_records,
     write_lesion_report,
 )
-from monai_imbalance.reporting import handler as handler_module
+from tests._lesion_cases import hand_cases, random_cases
 from tests._reference_metrics import LUNA16_RATES, ref_luna16_average_recall
 
 # ----------------------------------------------------------------- data
-
-
-def _hand_cases():
-    # case a: lesions found at 0.9 and 0.6, one FP at 0.7; case b: one missed lesion
-    a = CaseRecords([0.9, 0.6], [0.8, 0.6], [3.0, 9.0], [14.0, 380.0], [0.7], [2.0], [4.0], case_id="a")
-    b = CaseRecords([-np.inf], [0.0], [5.0], [65.0], [], case_id="b")
-    return [a, b]
-
-
-def _random_cases(n=30, seed=0):
-    rng = np.random.default_rng(seed)
-    cases = []
-    for i in range(n):
-        k, f = int(rng.integers(0, 5)), int(rng.integers(0, 4))
-        conf = np.where(rng.random(k) < 0.75, rng.random(k), -np.inf)
-        vol = np.exp(rng.uniform(2, 8, k))
-        fvol = np.exp(rng.uniform(1, 6, f))
-        cases.append(
-            CaseRecords(
-                conf,
-                np.where(np.isfinite(conf), rng.random(k), 0.0),
-                np.cbrt(6 * vol / np.pi),
-                vol,
-                rng.random(f),
-                np.cbrt(6 * fvol / np.pi),
-                fvol,
-                case_id=f"case_{i}",
-            )
-        )
-    return cases
 
 
 def _ref_recall_at(cases, rate):
@@ -90,7 +50,7 @@ def _png_size(path):
 
 
 def test_hand_built_values():
-    r = lesion_report(_hand_cases(), n_draws=5)
+    r = lesion_report(hand_cases(), n_draws=5)
     # curve (FP/image, recall) with the origin: (0,0) (0,1/3) (0.5,1/3) (0.5,2/3); rates 1/8, 1/4 -> 1/3,
     # rate 1/2 -> the top of the vertical run 2/3, rates >= 1 -> held at 2/3
     expected = [1 / 3, 1 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3]
@@ -107,7 +67,7 @@ def test_hand_built_values():
 
 
 def test_matches_functional_core_and_reference():
-    cases = _random_cases()
+    cases = random_cases()
     r = lesion_report(cases, n_draws=20, seed=3)
     assert r["average_recall"] == pytest.approx(average_recall(cases))
     assert r["average_recall"] == pytest.approx(_ref_ar(cases))
@@ -133,7 +93,7 @@ def test_matches_functional_core_and_reference():
 
 
 def test_size_groups_tertiles_add_up_and_match_reference():
-    cases = _random_cases(seed=1)
+    cases = random_cases(seed=1)
     r = lesion_report(cases, n_draws=4)
     groups = r["size_groups"]
     assert [g["name"] for g in groups] == ["small", "medium", "large"]
@@ -160,7 +120,7 @@ def test_size_groups_tertiles_add_up_and_match_reference():
 
 
 def test_size_groups_diameter_thresholds():
-    cases = _random_cases(seed=2)
+    cases = random_cases(seed=2)
     r = lesion_report(cases, size_thresholds=[5.0, 12.0], n_draws=4)
     assert r["size_groups_by"] == "diameter"
     assert [(g["name"], g["range"]) for g in r["size_groups"]] == [
@@ -177,7 +137,7 @@ def test_size_groups_diameter_thresholds():
 
 
 def test_shirokikh2020_protocol_uses_core():
-    cases = _random_cases(seed=4)
+    cases = random_cases(seed=4)
     r = lesion_report(cases, protocol="shirokikh2020", seed=None)
     boot = bootstrap(cases, "shirokikh2020")
     assert r["bootstrap"]["n_draws"] == 50
@@ -186,7 +146,7 @@ def test_shirokikh2020_protocol_uses_core():
 
 
 def test_json_has_no_nan_and_loads_back(tmp_path):
-    cases = _random_cases(seed=5)
+    cases = random_cases(seed=5)
     r = write_lesion_report(cases, tmp_path / "out", n_draws=5)
     text = (tmp_path / "out" / "lesion_report.json").read_text()
     assert "NaN" not in text
@@ -225,24 +185,24 @@ def test_errors():
     with pytest.raises(TypeError, match="`cases` must be a sequence of CaseRecords"):
         lesion_report([{"lesion_confidence": [1.0]}])
     with pytest.raises(ValueError, match="protocol"):
-        lesion_report(_hand_cases(), protocol="lidc")
+        lesion_report(hand_cases(), protocol="lidc")
     with pytest.raises(ValueError, match="`fp_rates`"):
-        lesion_report(_hand_cases(), fp_rates=[-1.0])
+        lesion_report(hand_cases(), fp_rates=[-1.0])
     with pytest.raises(ValueError, match="`size_thresholds` must be finite and strictly increasing"):
-        lesion_report(_hand_cases(), size_thresholds=[10.0, 5.0])
+        lesion_report(hand_cases(), size_thresholds=[10.0, 5.0])
     with pytest.raises(ValueError, match="`n_draws`"):
-        lesion_report(_hand_cases(), n_draws=0)
+        lesion_report(hand_cases(), n_draws=0)
     with pytest.raises(ValueError, match="`reports` must hold at least one"):
         plot_froc({}, "unused.png")
     with pytest.raises(TypeError, match="`reports` must map"):
-        plot_recall_by_size([lesion_report(_hand_cases(), n_draws=2)], "unused.png")
+        plot_recall_by_size([lesion_report(hand_cases(), n_draws=2)], "unused.png")
 
 
 # ----------------------------------------------------------------- files
 
 
 def test_records_round_trip_exactly(tmp_path):
-    cases = [*_random_cases(seed=6), CaseRecords([-np.inf, 1e-300], [0.0, 1 / 3], [1, 2], [3, 4], [0.1, 0.2])]
+    cases = [*random_cases(seed=6), CaseRecords([-np.inf, 1e-300], [0.0, 1 / 3], [1, 2], [3, 4], [0.1, 0.2])]
     cases[-1].case_id = None
     back = load_records(save_records(cases, tmp_path / "r.json"))
     json.loads((tmp_path / "r.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
@@ -270,13 +230,13 @@ def test_load_records_errors(tmp_path):
         load_records(tmp_path / "t.json")
     with pytest.raises(FileNotFoundError, match="no records file"):
         load_records(tmp_path / "missing.json")
-    save_records({"paper": _hand_cases(), "strict": _hand_cases()}, tmp_path / "v.json")
+    save_records({"paper": hand_cases(), "strict": hand_cases()}, tmp_path / "v.json")
     with pytest.raises(KeyError, match=r"holds the views \['paper', 'strict'\]"):
         load_records(tmp_path / "v.json", view="lenient")
 
 
 def test_written_files_markdown_and_pngs(tmp_path):
-    cases = _random_cases(seed=7)
+    cases = random_cases(seed=7)
     out = tmp_path / "new" / "dir"
     r = write_lesion_report(cases, out, name="val", title="Validation", n_draws=10, size_thresholds=[8.0])
     names = sorted(p.name for p in out.iterdir())
@@ -301,7 +261,7 @@ def test_written_files_markdown_and_pngs(tmp_path):
 
 
 def test_plots_overlay_several_methods(tmp_path):
-    cases = _random_cases(seed=8)
+    cases = random_cases(seed=8)
     better = [
         CaseRecords(np.where(np.isfinite(c.lesion_confidence), 1.0, -np.inf), c.lesion_dice, c.lesion_diameter,
                     c.lesion_volume, c.fp_confidence * 0.5)
@@ -314,126 +274,3 @@ def test_plots_overlay_several_methods(tmp_path):
     (w, _), _ = _png_size(plot_recall_by_size(reports, tmp_path / "size.png"))
     (w1, _), _ = _png_size(plot_recall_by_size({"a": reports["a"]}, tmp_path / "size1.png"))
     assert w > w1  # wider for two bars per group
-
-
-# ----------------------------------------------------------------- handler
-
-
-def _volumes(n=3, shape=(20, 18, 12), spacing=(0.8, 0.8, 2.0)):
-    rng = np.random.default_rng(11)
-    items = []
-    for i in range(n):
-        label = np.zeros(shape, np.float32)
-        prob = (rng.random(shape) * 0.3).astype(np.float32)
-        for _ in range(3):
-            c = rng.integers(2, np.array(shape) - 4)
-            label[c[0] : c[0] + 3, c[1] : c[1] + 3, c[2] : c[2] + 2] = 1
-            if rng.random() < 0.7:
-                prob[c[0] : c[0] + 2, c[1] : c[1] + 3, c[2] : c[2] + 2] = rng.uniform(0.55, 0.99)
-        c = rng.integers(1, np.array(shape) - 2)
-        prob[c[0], c[1], c[2]] = rng.uniform(0.5, 0.9)  # a false positive unless it lands on a lesion
-        affine = torch.diag(torch.tensor([*spacing, 1.0], dtype=torch.float64))
-        lab = MetaTensor(torch.from_numpy(label)[None], affine=affine)
-        lab.meta["filename_or_obj"] = f"/data/case_{i}.nii.gz"
-        items.append((torch.from_numpy(prob)[None], lab, label, prob))
-    return items
-
-
-def test_handler_on_supervised_evaluator_writes_same_report(tmp_path):
-    items = _volumes()
-    spacing = (0.8, 0.8, 2.0)
-    # batches as MONAI's DataLoader collates them: two cases, then one
-    loader = [
-        list_data_collate([{"image": p, "label": lab} for p, lab, _, _ in items[:2]]),
-        list_data_collate([{"image": items[2][0], "label": items[2][1]}]),
-    ]
-    handler = LesionReportHandler(tmp_path / "h", n_draws=7, seed=1, size_thresholds=[3.0])
-    evaluator = SupervisedEvaluator(
-        device=torch.device("cpu"), val_data_loader=loader, network=torch.nn.Identity(), val_handlers=[handler]
-    )
-    evaluator.run()
-    per_case = [
-        case_lesion_records(prob, label, spacing=spacing, case_id=f"case_{i}.nii.gz")
-        for i, (_, _, label, prob) in enumerate(items)
-    ]
-    views = {v: [c[v] for c in per_case] for v in ("paper", "strict")}
-    cases = views["strict"]
-    assert [c.case_id for c in handler.records] == [c.case_id for c in cases]
-    assert cases[0].lesion_volume.sum() == pytest.approx(items[0][2].sum() * 0.8 * 0.8 * 2.0)  # spacing used
-    expected = write_lesion_report(views, tmp_path / "f", n_draws=7, seed=1, size_thresholds=[3.0])
-    assert handler.report["key_view"] == "strict"
-    assert handler.report["views"]["paper"]["matching"] == "many-to-one, any overlap (paper 1)"
-    assert handler.report == expected
-    assert (tmp_path / "h" / "lesion_report.json").read_text() == (tmp_path / "f" / "lesion_report.json").read_text()
-    assert (tmp_path / "h" / "lesion_report.md").read_text() == (tmp_path / "f" / "lesion_report.md").read_text()
-    # a second run starts afresh
-    evaluator.run()
-    assert len(handler.records) == 3
-
-
-def test_handler_gathers_across_ranks(tmp_path, monkeypatch):
-    other = _hand_cases()
-
-    def fake_gather(parts, obj):
-        parts[0], parts[1] = obj, [{"paper": c, "strict": c} for c in other]
-
-    for name, value in (("is_available", True), ("is_initialized", True), ("get_world_size", 2)):
-        monkeypatch.setattr(handler_module.dist, name, lambda value=value: value)
-    monkeypatch.setattr(handler_module.dist, "all_gather_object", fake_gather)
-    mine = _random_cases(n=4)
-    for rank in (0, 1):
-        monkeypatch.setattr(handler_module.dist, "get_rank", lambda rank=rank: rank)
-        handler = LesionReportHandler(tmp_path / f"rank{rank}", n_draws=3)
-        for c in mine:
-            handler.records_handler.metric.add({"paper": c, "strict": c})
-        handler.write()
-        if rank == 0:
-            both = mine + other
-            assert handler.report == lesion_report({"paper": both, "strict": both}, n_draws=3)
-            assert (tmp_path / "rank0" / "lesion_report.json").exists()
-        else:
-            assert handler.report is None
-            assert not (tmp_path / "rank1").exists()
-
-
-def _ddp_worker(rank, world, init_file, out_dir):
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
-    try:
-        handler = LesionReportHandler(os.path.join(out_dir, f"rank{rank}"), n_draws=3)
-        for c in _random_cases(n=6)[rank * 3 : rank * 3 + 3]:
-            handler.records_handler.metric.add({"paper": c, "strict": c})
-        handler.write()
-    finally:
-        dist.destroy_process_group()
-
-
-@pytest.mark.slow
-def test_handler_ddp_two_processes_gloo(tmp_path):
-    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
-    assert not (tmp_path / "rank1").exists()
-    written = json.loads((tmp_path / "rank0" / "lesion_report.json").read_text())
-    cases = _random_cases(n=6)
-    assert written == json.loads(json.dumps(lesion_report({"paper": cases, "strict": cases}, n_draws=3)))
-
-
-def test_handler_without_cases_warns(tmp_path):
-    handler = LesionReportHandler(tmp_path)
-    with pytest.warns(UserWarning, match="no case was evaluated"):
-        handler.write()
-    assert handler.report is None
-
-
-def test_handler_errors():
-    with pytest.raises(ValueError, match="`protocol`"):
-        LesionReportHandler("x", protocol="froc")
-    with pytest.raises(ValueError, match="`n_draws`"):
-        LesionReportHandler("x", n_draws=0)
-
-    output = [{"pred": torch.zeros(3, 4, 4), "label": torch.zeros(3, 4, 4)}]
-    engine = SimpleNamespace(state=SimpleNamespace(output=output))
-    with pytest.raises(ValueError, match="`pred` items must be channel-first"):
-        LesionReportHandler("x").records_handler.iteration_completed(engine)
-    with pytest.raises(ValueError, match="`key_view` 'lenient' is not one of the views"):
-        LesionReportHandler("x", key_view="lenient")
-    with pytest.raises(ValueError, match="belong to the shared `records`"):
-        LesionReportHandler("x", records=LesionRecordsHandler(), threshold=0.3)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monai_imbalance.bundle import load_checked_datalist, prepare_dataset
+from monai_imbalance.apps.bundle import load_checked_datalist, prepare_dataset
 from monai_imbalance.data import make_case
 from monai_imbalance.data.decathlon import seed_of_test_case
 

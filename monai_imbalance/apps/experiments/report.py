@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from monai_imbalance.experiments.plots import plot_convergence_cdf, plot_gradient_signs, plot_multiclass_scores
-from monai_imbalance.experiments.runner import DONE_MARKER
-from monai_imbalance.experiments.summary import (
+from monai_imbalance.apps.experiments.plots import plot_convergence_cdf, plot_gradient_signs, plot_multiclass_scores
+from monai_imbalance.apps.experiments.runner import DONE_MARKER
+from monai_imbalance.apps.experiments.summary import (
     convergence_summary,
     gradient_sign_summary,
     lesion_summary,
@@ -355,7 +355,7 @@ def summarize_experiment(exp_dir: str | Path) -> dict[str, Any]:
     run on whatever runs have finished, so a partial grid gives a partial summary.
 
     Args:
-        exp_dir: ``<results_dir>/<experiment>`` written by :func:`~monai_imbalance.experiments.run_experiment`.
+        exp_dir: ``<results_dir>/<experiment>`` written by :func:`~monai_imbalance.apps.experiments.run_experiment`.
 
     Returns:
         The summary written to ``summary.json``.

@@ -1,4 +1,4 @@
-"""Small shared helpers: array conversion and input validation with clear messages."""
+"""Input validation with clear messages: spacing, numbers, fractions, finite values, channel-first arrays."""
 
 from __future__ import annotations
 
@@ -9,45 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = [
-    "check_channel_first",
-    "check_finite",
-    "check_fraction",
-    "check_number",
-    "check_spacing",
-    "finite_or_none",
-    "finite_stats",
-    "is_tensor",
-    "to_numpy",
-]
-
-
-def is_tensor(x: Any) -> bool:
-    """Return whether ``x`` is a ``torch.Tensor`` (MetaTensor included).
-
-    Example:
-        >>> is_tensor(torch.zeros(1)), is_tensor(np.zeros(1))
-        (True, False)
-    """
-    return isinstance(x, torch.Tensor)
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """Return ``x`` as a numpy array: tensors are detached and moved to the CPU (zero-copy when possible).
-
-    MetaTensors lose their metadata; numpy arrays pass through unchanged.
-
-    Args:
-        x: a ``torch.Tensor``, a ``numpy.ndarray`` or anything ``numpy.asarray`` accepts.
-
-    Example:
-        >>> to_numpy(torch.tensor([1, 2]))
-        array([1, 2])
-    """
-    if isinstance(x, torch.Tensor):
-        t = x.as_tensor() if hasattr(x, "as_tensor") else x
-        return t.detach().cpu().numpy()
-    return np.asarray(x)
+__all__ = ["check_channel_first", "check_finite", "check_fraction", "check_number", "check_spacing"]
 
 
 def check_spacing(spacing: Any, ndim: int, name: str = "spacing") -> tuple[float, ...] | None:
@@ -221,32 +183,3 @@ def check_channel_first(label: Any, name: str = "label", min_spatial: int = 1, m
             f"`{name}` must be channel-first (C, *spatial) with {min_spatial} to {max_spatial} spatial dimensions, "
             f"got shape {tuple(label.shape)}."
         )
-
-
-def finite_or_none(x: Any) -> float | None:
-    """``float(x)``, or ``None`` for ``None``, NaN and infinities (JSON has no NaN).
-
-    Example:
-        >>> finite_or_none(np.float32(0.5)), finite_or_none(float("nan")), finite_or_none(None)
-        (0.5, None, None)
-    """
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def finite_stats(values: Any) -> dict[str, float | int | None]:
-    """Mean, standard deviation (ddof 0) and count of the finite values; ``None`` statistics when there are none.
-
-    Example:
-        >>> finite_stats([1.0, 3.0, float("inf"), float("nan")])
-        {'mean': 2.0, 'std': 1.0, 'n': 2}
-        >>> finite_stats([])
-        {'mean': None, 'std': None, 'n': 0}
-    """
-    v = np.asarray([float(x) for x in values], dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return {"mean": None, "std": None, "n": 0}
-    return {"mean": float(v.mean()), "std": float(v.std()), "n": int(v.size)}

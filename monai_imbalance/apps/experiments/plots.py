@@ -32,7 +32,7 @@ def plot_convergence_cdf(summary: Mapping[str, Any], path: str | Path, title: st
     r"""Step plot of the empirical CDF :math:`F(x)` of the final Dice of every loss (paper 2, Figure 5).
 
     Args:
-        summary: :func:`~monai_imbalance.experiments.convergence_summary` output.
+        summary: :func:`~monai_imbalance.apps.experiments.convergence_summary` output.
         path: ``.png`` file to write.
         title: figure title.
 
@@ -41,7 +41,7 @@ def plot_convergence_cdf(summary: Mapping[str, Any], path: str | Path, title: st
 
     Example:
         >>> import tempfile
-        >>> from monai_imbalance.experiments import convergence_summary
+        >>> from monai_imbalance.apps.experiments import convergence_summary
         >>> s = convergence_summary({"rrw": [0.8, 0.9], "boundary": [0.1, 0.85]})
         >>> plot_convergence_cdf(s, tempfile.mkdtemp() + "/cdf.png").stat().st_size > 0
         True
@@ -108,7 +108,7 @@ def plot_multiclass_scores(summary: Mapping[str, Any], path: str | Path, title: 
     """Bars of Dice and HD95 (mean ± std) per class and loss, starred where the test against the reference has p < 0.05.
 
     Args:
-        summary: :func:`~monai_imbalance.experiments.multiclass_summary` output.
+        summary: :func:`~monai_imbalance.apps.experiments.multiclass_summary` output.
         path: ``.png`` file to write.
         title: figure title.
 
@@ -117,7 +117,7 @@ def plot_multiclass_scores(summary: Mapping[str, Any], path: str | Path, title: 
 
     Example:
         >>> import tempfile
-        >>> from monai_imbalance.experiments import multiclass_summary
+        >>> from monai_imbalance.apps.experiments import multiclass_summary
         >>> a = {"c0": {"dice": [0.9], "hd95": [1.0]}, "c1": {"dice": [0.8], "hd95": [2.0]}}
         >>> s = multiclass_summary({"rrw": a}, ["organ"], "rrw")
         >>> plot_multiclass_scores(s, tempfile.mkdtemp() + "/m.png").name

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monai_imbalance.experiments import (
+from monai_imbalance.apps.experiments import (
     EXPERIMENTS_DIR,
     load_experiment,
     plan_runs,
     run_experiment,
     summarize_experiment,
 )
-from monai_imbalance.experiments.__main__ import main
+from monai_imbalance.apps.experiments.__main__ import main
 from monai_imbalance.metrics import CaseRecords, average_recall, bootstrap, object_dice, permutation_test
 
 SHIPPED = sorted(EXPERIMENTS_DIR.glob("*.yaml"))
@@ -225,7 +225,7 @@ def test_second_invocation_skips_and_partial_run_is_redone(tiny_grid, one_thread
 
 
 def _fake_lesion_runner(records_for):
-    from monai_imbalance.experiments.runner import _base_overrides
+    from monai_imbalance.apps.experiments.runner import _base_overrides
     from monai_imbalance.reporting import save_records
 
     def run(cfg, spec, exp_dir):
@@ -384,7 +384,7 @@ def test_run_with_other_settings_is_redone(lesion_cfg, tmp_path):
 
 
 def test_run_metrics_reads_the_lesion_report(lesion_cfg, tmp_path):
-    from monai_imbalance.experiments import run_metrics
+    from monai_imbalance.apps.experiments import run_metrics
     from monai_imbalance.reporting import write_lesion_report
 
     cases = _records("dice", 0)
@@ -431,7 +431,7 @@ def test_seed_id_must_name_an_integer_id(value, ok):
 
     from monai.bundle import ConfigParser
 
-    from monai_imbalance.experiments.runner import _set_seed
+    from monai_imbalance.apps.experiments.runner import _set_seed
 
     wf = SimpleNamespace(parser=ConfigParser({"seed": value}))
     if ok:

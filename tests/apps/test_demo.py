@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monai_imbalance.demo import main
+from monai_imbalance.apps.demo import main
 
 
 def test_demo_writes_consistent_maps(tmp_path, capsys):

@@ -35,7 +35,7 @@ import yaml
 __all__ = ["EVALUATION_KINDS", "EXPERIMENTS_DIR", "ExperimentConfig", "RunSpec", "load_experiment", "plan_runs"]
 
 #: the shipped experiment configs (in a source checkout of the repository)
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "configs" / "experiments"
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[3] / "configs" / "experiments"
 
 #: what the bundle's evaluation writes under its output_dir, per kind
 EVALUATION_KINDS: dict[str, dict[str, str]] = {

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from monai_imbalance._utils import finite_or_none, finite_stats
 from monai_imbalance.metrics import CaseRecords, permutation_test
+from monai_imbalance.utils.conversion import finite_or_none
+from monai_imbalance.utils.stats import finite_stats
 
 __all__ = ["convergence_summary", "gradient_sign_summary", "lesion_summary", "multiclass_summary"]
 
@@ -224,7 +225,7 @@ def gradient_sign_summary(histories: Mapping[str, Sequence[Sequence[Mapping[str,
 
     Args:
         histories: ``{loss: [one run's records: {"iteration", "fraction", "counts"}]}``
-            (:class:`~monai_imbalance.reporting.gradients.GradientSignHandler`'s ``history``).
+            (:class:`~monai_imbalance.handlers.GradientSignHandler`'s ``history``).
 
     Returns:
         ``{loss: {"n_runs", "first", "last", "mean", "min", "multi_negative_share"}}``.

@@ -7,7 +7,7 @@ Layout under ``<results_dir>/<experiment>/``::
     data/<preset>-s<seed>/   built-in dataset shared by the runs of one preset and data seed
     runs/<run_id>/           bundle_root of one run: models/, eval/ (the evaluation report), run.log,
                              gradient_signs.json (optional), done.json (the done-marker: metrics, wall times)
-    summary.json, summary.md, *.png   written by :func:`~monai_imbalance.experiments.summarize_experiment`
+    summary.json, summary.md, *.png   written by :func:`~monai_imbalance.apps.experiments.summarize_experiment`
 
 A run with a ``done.json`` is skipped; a run folder without one (crashed or killed), or whose ``done.json``
 records other bundle overrides (the experiment was edited since), is deleted and redone.
@@ -26,11 +26,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from monai_imbalance.experiments.config import ExperimentConfig, RunSpec, plan_runs
+from monai_imbalance.apps.experiments.config import ExperimentConfig, RunSpec, plan_runs
 
 __all__ = ["DONE_MARKER", "evaluate_thresholds", "run_experiment", "run_metrics", "write_experiment_record"]
 
-logger = logging.getLogger("monai_imbalance.experiments")
+logger = logging.getLogger("monai_imbalance.apps.experiments")
 
 #: file whose presence marks a finished run
 DONE_MARKER = "done.json"
@@ -74,7 +74,7 @@ def write_experiment_record(cfg: ExperimentConfig, exp_dir: str | Path) -> Path:
 
     Example:
         >>> import tempfile
-        >>> from monai_imbalance.experiments import EXPERIMENTS_DIR, load_experiment
+        >>> from monai_imbalance.apps.experiments import EXPERIMENTS_DIR, load_experiment
         >>> cfg = load_experiment(EXPERIMENTS_DIR / "paper2_multiclass.yaml")
         >>> json.loads(write_experiment_record(cfg, tempfile.mkdtemp()).read_text())["analyses"]["multiclass"]
         {'reference': 'mc_rrw', 'n_permutations': 10000}
@@ -119,8 +119,8 @@ def run_metrics(cfg: ExperimentConfig, output_dir: str | Path) -> dict[str, Any]
 
     Example:
         >>> import tempfile
-        >>> from monai_imbalance.experiments import EXPERIMENTS_DIR, load_experiment
-        >>> from monai_imbalance.bundle.multiclass_report import write_multiclass_report
+        >>> from monai_imbalance.apps.experiments import EXPERIMENTS_DIR, load_experiment
+        >>> from monai_imbalance.reporting import write_multiclass_report
         >>> d = tempfile.mkdtemp()
         >>> _ = write_multiclass_report([{"case": "a", "dice": [0.5, 0.7], "hd95": [2.0, 4.0]}], ["o", "t"], d)
         >>> run_metrics(load_experiment(EXPERIMENTS_DIR / "paper2_multiclass.yaml"), d)["mean_dice"]
@@ -198,7 +198,7 @@ def _train(cfg: ExperimentConfig, spec: RunSpec, overrides: dict[str, Any], run_
         handlers = list(wf.parser.get(cfg.handlers_id) or [])
         handlers.append(
             {
-                "_target_": "monai_imbalance.reporting.gradients.GradientSignHandler",
+                "_target_": "monai_imbalance.handlers.GradientSignHandler",
                 "interval": int(grad.get("interval", 1)),
                 "output_file": str(run_dir / "gradient_signs.json"),
             }
@@ -259,7 +259,7 @@ def _configure_logging(exp_dir: Path) -> logging.Handler:
         root.setLevel(logging.INFO)  # the bundles' StatsHandlers log at INFO into each run.log
     handler = logging.FileHandler(exp_dir / "log.txt")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.addFilter(logging.Filter("monai_imbalance.experiments"))
+    handler.addFilter(logging.Filter("monai_imbalance.apps.experiments"))
     root.addHandler(handler)
     return handler
 
@@ -294,7 +294,7 @@ def run_experiment(
 
     Example:
         >>> import tempfile
-        >>> from monai_imbalance.experiments import EXPERIMENTS_DIR, load_experiment
+        >>> from monai_imbalance.apps.experiments import EXPERIMENTS_DIR, load_experiment
         >>> cfg = load_experiment(EXPERIMENTS_DIR / "paper2_multiclass.yaml")
         >>> runs = run_experiment(cfg, tempfile.mkdtemp(), dry_run=True, progress=False)
         >>> len(runs), runs[0]["run_id"], runs[0]["status"]
@@ -373,7 +373,7 @@ def evaluate_thresholds(
 
     Example:
         >>> import tempfile
-        >>> from monai_imbalance.experiments import EXPERIMENTS_DIR, load_experiment
+        >>> from monai_imbalance.apps.experiments import EXPERIMENTS_DIR, load_experiment
         >>> evaluate_thresholds(load_experiment(EXPERIMENTS_DIR / "iw_recipe_tune.yaml"), tempfile.mkdtemp(), [0.9])
         []
     """

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from monai_imbalance.experiments import (
+from monai_imbalance.apps.experiments import (
     EXPERIMENTS_DIR,
     evaluate_thresholds,
     load_experiment,
     run_experiment,
     summarize_experiment,
 )
-from monai_imbalance.experiments.__main__ import main
+from monai_imbalance.apps.experiments.__main__ import main
 from monai_imbalance.metrics import CaseRecords
 
 ROOT = EXPERIMENTS_DIR.parents[1]
@@ -62,7 +62,7 @@ def _views(loss, seed, preset, threshold=0.5):
 
 
 def _fake_runner():
-    from monai_imbalance.experiments.runner import _base_overrides
+    from monai_imbalance.apps.experiments.runner import _base_overrides
     from monai_imbalance.reporting import save_records
 
     def run(cfg, spec, exp_dir):

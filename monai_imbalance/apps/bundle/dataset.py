@@ -1,0 +1,163 @@
+"""Dataset preparation and checked datalists for the bundles: the built-in data on demand, every listed file checked."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from monai.data import load_decathlon_datalist
+
+from monai_imbalance.data.decathlon import DATASET_JSON, make_dataset
+
+__all__ = ["load_checked_datalist", "prepare_dataset"]
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_dataset(
+    dataset_dir: str | Path,
+    preset: str = "metastases",
+    num_training: int = 12,
+    num_validation: int = 4,
+    shape: Sequence[int] = (64, 64, 48),
+    seed: int = 0,
+    num_test: int = 4,
+) -> str:
+    """Return the ``dataset.json`` of ``dataset_dir``, generating the built-in synthetic data there if it holds none.
+
+    A folder that already has a ``dataset.json`` (the built-in data or a real Decathlon dataset) is used as
+    it is; nothing is generated or overwritten, and an empty or broken list is reported by
+    :func:`load_checked_datalist`. Data are generated only into a missing or empty folder. Under
+    ``torch.distributed`` rank 0 generates while the other ranks wait (a barrier), so every rank of a
+    ``torchrun`` job reads complete files. Generated data hold three disjoint lists: ``training``,
+    ``validation`` (chooses the model) and ``test`` (with labels, for the report); the training and
+    validation cases are the same whatever ``num_test`` is.
+
+    Args:
+        dataset_dir: dataset folder.
+        preset: synthetic preset used when data must be generated (a name of
+            :data:`monai_imbalance.data.PRESET_NAMES`, e.g. the CT-like ``"ct_metastases"``).
+        num_training: training cases to generate.
+        num_validation: held-out cases to generate.
+        shape: spatial shape of generated cases.
+        seed: seed of generated cases.
+        num_test: test cases (with labels) to generate; a folder that already has a ``dataset.json`` keeps
+            the ``test`` list it has (possibly none).
+
+    Returns:
+        Path of ``dataset.json`` as a string.
+
+    Raises:
+        FileExistsError: when ``dataset_dir`` holds files but no ``dataset.json`` (nothing is written there).
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> p = prepare_dataset(d, num_training=1, num_validation=1, shape=(16, 16, 8))
+        >>> p == prepare_dataset(d)  # already there: reused
+        True
+    """
+    import torch.distributed as dist
+
+    root = Path(dataset_dir)
+    distributed = dist.is_available() and dist.is_initialized()
+    if (not distributed or dist.get_rank() == 0) and not (root / DATASET_JSON).is_file():
+        if root.is_dir() and any(root.iterdir()):
+            raise FileExistsError(
+                f"`dataset_dir` {root} holds files but no {DATASET_JSON}: write a Decathlon-style "
+                f"{DATASET_JSON} listing its cases, or point `dataset_dir` at a new or empty folder to "
+                "generate the built-in data there."
+            )
+        logger.info("no dataset in %s: generating the built-in %s data", root, preset)
+        make_dataset(
+            root,
+            preset=preset,
+            num_training=num_training,
+            num_validation=num_validation,
+            shape=(int(shape[0]), int(shape[1]), int(shape[2])),
+            seed=seed,
+            progress=False,
+            num_test=num_test,
+        )
+    if distributed:
+        dist.barrier()
+    return str(root / DATASET_JSON)
+
+
+def load_checked_datalist(
+    dataset_json: str | Path, key: str = "training", limit: int | None = None, require_labels: bool = False
+) -> list[dict]:
+    """Load a Decathlon datalist and check that it is not empty and that every file exists.
+
+    Every list holds ``{"image": ..., "label": ...}`` dicts; the ``test`` list may instead hold image paths
+    only, as the official Decathlon ``dataset.json`` does (read as ``{"image": ...}``). The built-in data
+    (:func:`prepare_dataset`) write their ``test`` list with labels. Use ``validation`` to choose the model
+    and ``test`` for the final report.
+
+    Args:
+        dataset_json: path of ``dataset.json``.
+        key: the list to read (``training``, ``validation``, ``test``).
+        limit: keep only the first ``limit`` items (``None``: all).
+        require_labels: every item must have a ``label`` (set it for a lesion-wise report or any metric).
+
+    Returns:
+        The datalist with absolute paths.
+
+    Raises:
+        FileNotFoundError: when ``dataset.json`` or a listed image or label file is missing (the file is named).
+        ValueError: when the file is not a JSON object, the list is missing, empty or holds items other
+            than ``{"image": ...}`` dicts (or, under ``test``, image paths), or when ``require_labels`` is set
+            and an item has no label; the messages name the file and the lists it has.
+
+    Example:
+        >>> import tempfile
+        >>> p = prepare_dataset(tempfile.mkdtemp(), num_training=2, num_validation=1, shape=(16, 16, 8), num_test=1)
+        >>> len(load_checked_datalist(p, "training")), len(load_checked_datalist(p, "validation"))
+        (2, 1)
+        >>> sorted(load_checked_datalist(p, "test", require_labels=True)[0])
+        ['image', 'label']
+    """
+    path = Path(dataset_json)
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset file not found: {path}")
+    try:
+        info = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"dataset file {path} is not valid JSON: {e}") from e
+    if not isinstance(info, dict):
+        raise ValueError(f"dataset file {path} must hold a JSON object, got {type(info).__name__}.")
+    lists = [k for k, v in info.items() if isinstance(v, list) and v and all(isinstance(i, (dict, str)) for i in v)]
+    if not info.get(key) or not isinstance(info[key], list):
+        hint = (
+            " The built-in data write a `test` list when generated with `num_test` > 0 "
+            "(prepare_dataset / make_dataset); a folder with a dataset.json is never regenerated: generate "
+            'into a new folder, or add a `test` list of {"image", "label"} entries.'
+            if key == "test"
+            else ""
+        )
+        raise ValueError(f"dataset {path} has no `{key}` cases (non-empty lists it has: {lists}).{hint}")
+    raw = info[key]
+    if key == "test" and all(isinstance(item, str) for item in raw):
+        raw = [{"image": item} for item in raw]  # the official Decathlon form: image paths only
+    for n, item in enumerate(raw):
+        if not isinstance(item, dict) or "image" not in item:
+            allowed = 'an {"image": ..., "label": ...} dict' + (
+                " or an image path (one form for the whole list)" if key == "test" else ""
+            )
+            raise ValueError(f"dataset {path}: item {n} of `{key}` must be {allowed}, got {item!r}.")
+        if require_labels and "label" not in item:
+            raise ValueError(
+                f"dataset {path}: item {n} of `{key}` ({item['image']}) has no label, and labels are required "
+                "(a lesion-wise report compares predictions with labels). The official Decathlon `test` list "
+                "holds images only: report on `validation`, or list `test` cases as "
+                '{"image": ..., "label": ...}.'
+            )
+    # MONAI resolves the paths (and reads a `test` list of image paths as {"image": ...})
+    items = load_decathlon_datalist(str(path), is_segmentation=True, data_list_key=key, base_dir=str(path.parent))
+    for item in items:
+        for field in ("image", "label"):
+            if field in item and not Path(item[field]).is_file():
+                raise FileNotFoundError(f"{field} file listed in {path} under `{key}` not found: {item[field]}")
+    return items[:limit] if limit is not None else items
