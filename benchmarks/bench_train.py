@@ -8,6 +8,7 @@ Usage::
     python benchmarks/bench_train.py --device cuda --patch 128 128 128   # the paper's patch size
     python benchmarks/bench_train.py --num_threads 1   # on a CPU shared with other jobs
     python benchmarks/bench_train.py --family recipe --num_threads 1   # the CPU recipes against plain BCE
+    python benchmarks/bench_train.py --family default --num_threads 1 --rounds 5   # the bundle's default loss
 
 Every variant runs MONAI's ``SupervisedTrainer`` with the network and optimiser of
 ``bundles/lesion_inverse_weighting/configs/train.yaml`` on the same fixed patches (cut from one built-in
@@ -26,6 +27,15 @@ metastases-like case, half of them centred on a lesion, as the bundle samples th
 - ``iw_bce recipe`` and ``iw_dice recipe``: the ``loss`` of ``configs/losses/iw_{bce,dice}_recipe.yaml`` as that
   fragment defines it (a mix of the plain and the inverse-weighted loss, the weights computed inside the loss);
 - ``dice``, the twin of ``iw_dice recipe``.
+
+``--family default`` times the lesion bundle's default ``loss`` (``train.yaml``: ``InverseWeightedLoss`` around
+``VoxelWeightedBCELoss``, the weights computed from each patch's label inside the loss and capped at 20) against
+plain BCE, with the bundle's own patch size and batch (``patch_size``, ``num_samples`` of ``train.yaml``) unless
+``--patch`` is given.
+
+``--rounds R`` interleaves the variants: R rounds, each timing every variant once (one warm-up epoch and
+``--epochs`` timed epochs); the median over all rounds is reported. On a machine shared with other jobs the load
+changes over minutes, and interleaving exposes every variant to the same load.
 
 An epoch is timed from its start to its end (data transform, transfer, forward, loss, backward, optimiser step);
 the first epoch is a warm-up; the table reports the median iterations per second over the others and the ratio
@@ -51,7 +61,9 @@ LOSSES = BUNDLE.parents[1] / "configs" / "losses"
 FAMILIES = {
     "dice": ["dice", "iw_dice (device)", "iw_dice (transform)"],
     "recipe": ["bce", "iw_bce (transform)", "iw_bce recipe", "dice", "iw_dice recipe"],
+    "default": ["bce", "default"],
 }
+TARGET_DEFAULT_RATIO = 1.1  # the bundle's default loss's time per iteration / plain BCE's, on the CPU (issue 12)
 
 
 def _fragment_loss(name: str) -> Any:
@@ -90,12 +102,24 @@ def _patches(patch: tuple[int, int, int], n: int, seed: int = 0) -> list[dict[st
     return out
 
 
-def _network(device: torch.device) -> torch.nn.Module:
+def _bundle_parser() -> Any:
+    """A parser of the lesion bundle's ``train.yaml`` (nothing instantiated until asked)."""
     from monai.bundle import ConfigParser
 
     parser = ConfigParser()
     parser.read_config(str(BUNDLE / "configs" / "train.yaml"))
-    return parser.get_parsed_content("network_def").to(device)
+    return parser
+
+
+def _network(device: torch.device) -> torch.nn.Module:
+    return _bundle_parser().get_parsed_content("network_def").to(device)
+
+
+def bundle_patches() -> tuple[tuple[int, int, int], int]:
+    """The lesion bundle's training ``patch_size`` and patches per iteration (``num_samples``: one case a batch)."""
+    parser = _bundle_parser()
+    patch = tuple(int(p) for p in parser.get_parsed_content("patch_size"))
+    return (patch[0], patch[1], patch[2]), int(parser.get_parsed_content("num_samples"))
 
 
 def _variant(name: str) -> tuple[Any, Any, Any]:
@@ -114,6 +138,8 @@ def _variant(name: str) -> tuple[Any, Any, Any]:
         return dice, None, None
     if name == "bce":
         return VoxelWeightedBCELoss(), None, None
+    if name == "default":
+        return _bundle_parser().get_parsed_content("loss"), None, None
     if name == "iw_bce (transform)":
         return (
             MapBridgeLoss(VoxelWeightedBCELoss(), map_key="label_weight"),
@@ -184,34 +210,46 @@ def run(
     patch: tuple[int, int, int] | None = None,
     iterations: int | None = None,
     family: str = "dice",
+    rounds: int = 1,
 ) -> list[dict[str, Any]]:
-    """Time the variants of ``family`` one after the other and return one row per variant.
+    """Time the variants of ``family``, interleaved over ``rounds`` rounds, and return one row per variant.
 
     Args:
         quick: small patches and few iterations.
         device: ``"cpu"`` or ``"cuda"``; default CUDA when available.
         epochs: timed epochs per variant (default 3, quick 1).
-        patch: patch size (default the bundle's 48x48x32, quick 16^3), batches of 2.
+        patch: patch size (default 48x48x32 in batches of 2; family ``default``: the bundle's ``patch_size`` in
+            batches of ``num_samples``; quick 16^3 in batches of 2).
         iterations: iterations per epoch (default 12, quick 2).
         family: ``"dice"`` (plain Dice, inverse-weighted Dice with the weights on the device or from the transform)
-            or ``"recipe"`` (plain BCE, iw-BCE, the two CPU recipes and plain Dice).
+            or ``"recipe"`` (plain BCE, iw-BCE, the two CPU recipes and plain Dice) or ``"default"`` (plain BCE
+            and the lesion bundle's default loss).
+        rounds: rounds of timing, each timing every variant once in turn (>= 1); the median over all of them.
 
     Returns:
         ``[{"variant", "it_per_s", "s_per_it", "ratio"}]`` (ratio: time per iteration / the first variant's,
         plain Dice or plain BCE).
 
     Raises:
-        ValueError: when ``family`` is unknown.
+        ValueError: when ``family`` is unknown or ``rounds`` < 1.
     """
     if family not in FAMILIES:
         raise ValueError(f"`family` must be one of {sorted(FAMILIES)}, got {family!r}.")
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"`rounds` must be an integer >= 1, got {rounds!r}.")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     default_patch, default_iters, batch = ((16, 16, 16), 2, 2) if quick else ((48, 48, 32), 12, 2)
+    if family == "default" and not quick:
+        default_patch, batch = bundle_patches()
     patch, iters = patch or default_patch, iterations or default_iters
     epochs = epochs or (1 if quick else 3)
     data = _patches(patch, iters * batch)
     names = FAMILIES[family]
-    per_it = {n: statistics.median(_time_variant(n, data, dev, epochs, batch)) for n in names}
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(rounds):
+        for n in names:
+            times[n] += _time_variant(n, data, dev, epochs, batch)
+    per_it = {n: statistics.median(t) for n, t in times.items()}
     base = per_it[names[0]]
     return [{"variant": n, "it_per_s": 1.0 / t, "s_per_it": t, "ratio": t / base} for n, t in per_it.items()]
 
@@ -233,10 +271,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patch", type=int, nargs=3, default=None, help="patch size, e.g. 128 128 128")
     parser.add_argument("--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--family", default="dice", choices=sorted(FAMILIES), help="the variants timed (default dice)")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of timing (default 1)")
     args = parser.parse_args(argv)
     if args.num_threads is not None:
         torch.set_num_threads(args.num_threads)
-    rows = run(args.quick, args.device, args.epochs, tuple(args.patch) if args.patch else None, family=args.family)
+    rows = run(
+        args.quick,
+        args.device,
+        args.epochs,
+        tuple(args.patch) if args.patch else None,
+        family=args.family,
+        rounds=args.rounds,
+    )
     dev = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     name = torch.cuda.get_device_name() if dev.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
     print(
