@@ -32,10 +32,13 @@ from typing import Any
 
 import yaml
 
+from monai_imbalance.apps.resources import resolve_resource, resource_root
+
 __all__ = ["EVALUATION_KINDS", "EXPERIMENTS_DIR", "ExperimentConfig", "RunSpec", "load_experiment", "plan_runs"]
 
-#: the shipped experiment configs (in a source checkout of the repository)
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[3] / "configs" / "experiments"
+#: the shipped experiment configs: ``configs/experiments`` of the source checkout or of the packaged copy
+#: (:func:`monai_imbalance.apps.resources.resource_root`)
+EXPERIMENTS_DIR = resource_root() / "configs" / "experiments"
 
 #: what the bundle's evaluation writes under its output_dir, per kind
 EVALUATION_KINDS: dict[str, dict[str, str]] = {
@@ -157,7 +160,10 @@ def load_experiment(
     """Read and check an experiment YAML (or an already loaded mapping).
 
     Args:
-        source: path of the YAML file, or its content as a mapping.
+        source: path of the YAML file, or its content as a mapping; a path that does not exist as given is
+            looked up as a repository-relative resource (:func:`~monai_imbalance.apps.resources.resolve_resource`:
+            the source checkout, then the copy shipped in the package), so ``configs/experiments/<name>.yaml``
+            works from any folder.
         profile: name of an entry of ``profiles`` merged over the file (e.g. ``"gpu"``).
         overrides: bundle ids set in every run, on top of the file's ``overrides`` (the CLI's ``--set``).
         base_dir: folder that ``root`` is relative to; default the YAML's folder (the current one for a mapping).
@@ -179,9 +185,9 @@ def load_experiment(
     if isinstance(source, Mapping):
         raw, folder = dict(source), Path(base_dir or ".")
     else:
-        path = Path(source)
+        path = resolve_resource(source)
         if not path.is_file():
-            raise FileNotFoundError(f"experiment config {str(path)!r} does not exist.")
+            raise FileNotFoundError(f"experiment config {str(path)!r} is not a file.")
         raw = yaml.safe_load(path.read_text()) or {}
         folder = Path(base_dir) if base_dir is not None else path.parent
     if not isinstance(raw, Mapping):
