@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-__all__ = ["check_channel_first", "check_finite", "check_fraction", "check_number", "check_spacing"]
+__all__ = [
+    "check_channel_first",
+    "check_connectivity",
+    "check_finite",
+    "check_fraction",
+    "check_num_classes",
+    "check_number",
+    "check_option",
+    "check_spacing",
+]
 
 
 def check_spacing(spacing: Any, ndim: int, name: str = "spacing") -> tuple[float, ...] | None:
@@ -183,3 +193,89 @@ def check_channel_first(label: Any, name: str = "label", min_spatial: int = 1, m
             f"`{name}` must be channel-first (C, *spatial) with {min_spatial} to {max_spatial} spatial dimensions, "
             f"got shape {tuple(label.shape)}."
         )
+
+
+def check_num_classes(num_classes: Any, name: str = "num_classes") -> int | None:
+    """Validate a number of classes: ``None`` (inferred from the data) or a positive int, returned as an int.
+
+    The one check of the setting for the maps, the transforms, the losses and the metrics.
+
+    Raises:
+        TypeError: when it is neither ``None`` nor an int (``bool`` and floats included).
+        ValueError: when it is below 1.
+
+    Example:
+        >>> check_num_classes(3), check_num_classes(None)
+        (3, None)
+        >>> check_num_classes(0)
+        Traceback (most recent call last):
+            ...
+        ValueError: `num_classes` must be a positive int, got 0.
+    """
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"`{name}` must be None or a positive int, got {num_classes!r}.")
+    if num_classes < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {num_classes}.")
+    return int(num_classes)
+
+
+def check_connectivity(connectivity: Any, ndim: int | None = None, name: str = "connectivity") -> int | None:
+    """Validate a connectivity given as orthogonal hops (scipy / scikit-image style), ``None`` meaning full.
+
+    Two voxels are neighbours when at most ``connectivity`` of their coordinates differ by one (``1``: faces
+    only, 4 in 2D and 6 in 3D; ``ndim``: full, 8 in 2D and 26 in 3D). Without ``ndim`` (a setting checked in a
+    constructor) any positive int passes and ``None`` is returned as ``None``; with ``ndim`` (data in hand)
+    the value must lie in ``[1, ndim]`` and ``None`` becomes ``ndim``.
+
+    Raises:
+        TypeError: when it is neither ``None`` nor an int (``bool`` and floats included).
+        ValueError: when it is below 1, or above ``ndim``.
+
+    Example:
+        >>> check_connectivity(None), check_connectivity(None, 3), check_connectivity(1, 2)
+        (None, 3, 1)
+        >>> check_connectivity(3, 2)
+        Traceback (most recent call last):
+            ...
+        ValueError: `connectivity` must be None (full) or an int in [1, 2] (orthogonal hops) for a 2-D mask, got 3.
+    """
+    if connectivity is None:
+        return ndim
+    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)):
+        raise TypeError(f"`{name}` must be None or a positive int, got {connectivity!r}.")
+    if ndim is None:
+        if connectivity < 1:
+            raise ValueError(f"`{name}` must be None (full) or a positive int (orthogonal hops), got {connectivity}.")
+    elif not 1 <= connectivity <= ndim:
+        raise ValueError(
+            f"`{name}` must be None (full) or an int in [1, {ndim}] (orthogonal hops) for a {ndim}-D mask, "
+            f"got {connectivity}."
+        )
+    return int(connectivity)
+
+
+EnumT = TypeVar("EnumT", bound=Enum)
+
+
+def check_option(value: Any, enum: type[EnumT], name: str) -> EnumT:
+    """Resolve a string option to its enum member with MONAI's ``look_up_option``, naming the argument in the error.
+
+    ``look_up_option`` suggests the closest valid value ("did you mean ...?"); this is the package's only
+    wrapper of it. MONAI is imported on the first call, so modules that validate options stay cheap to import.
+
+    Raises:
+        ValueError: when ``value`` is not one of the enum's values (the message names ``name``).
+
+    Example:
+        >>> from monai.utils import LossReduction
+        >>> check_option("mean", LossReduction, "reduction") is LossReduction.MEAN
+        True
+    """
+    from monai.utils import look_up_option  # MONAI is slow to import: only when an option is read
+
+    try:
+        return enum(look_up_option(value, enum))
+    except ValueError as e:
+        raise ValueError(f"`{name}`: {e}".strip()) from None
