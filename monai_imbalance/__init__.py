@@ -1,11 +1,14 @@
 """monai_imbalance: inverse lesion-size weighting and region-wise losses for MONAI.
 
 Flat re-exports of the public API, resolved lazily (PEP 562) so that ``import monai_imbalance`` stays cheap
-and the command-line entries do not pay for ``import monai`` before they need it. Submodules: ``maps``
-(label -> weight / distance maps), ``transforms`` (MONAI transforms around the maps), ``losses``, ``metrics``
-(lesion-wise evaluation), ``handlers`` (every ignite handler), ``data`` (built-in synthetic data), ``reporting``
-(reports and diagnostics), ``evaluate`` (lesion-wise report of a folder of predictions), ``utils`` (validation,
-conversions) and ``apps`` (bundle helpers, the experiment runner, the demo).
+and the command-line entries do not pay for ``import monai`` before they need it. The table of names is read
+from each subpackage's ``__all__`` (parsed, not imported), so a name added to a subpackage is exported here.
+
+Submodules: ``maps`` (label -> weight / distance maps), ``transforms`` (MONAI transforms: the maps, the bundles'
+loading checks), ``losses``, ``metrics`` (lesion-wise evaluation), ``handlers`` (every ignite handler), ``data``
+(built-in synthetic data), ``reporting`` (reports and diagnostics), ``evaluate`` (lesion-wise report of a
+folder of predictions), ``utils`` (validation, conversions) and ``apps`` (bundle helpers, the experiment runner,
+the demo); all but ``utils`` and ``apps`` are re-exported flat.
 
 Example:
     >>> import monai_imbalance as mi
@@ -17,122 +20,30 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import Any
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("maps", "transforms", "losses", "metrics", "handlers", "data", "reporting", "evaluate", "utils", "apps")
 
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "maps": (
-        "active_contour_map",
-        "boundary_distance_map",
-        "component_sizes",
-        "distance_transform",
-        "inverse_weight_map",
-        "label_components",
-        "label_distance_transform",
-        "rrw_map",
-    ),
-    "transforms": (
-        "BoundaryMapKind",
-        "CheckImageLabelShapeD",
-        "CheckImageLabelShapeDict",
-        "CheckImageLabelShaped",
-        "CheckedLoadImage",
-        "CheckedLoadImageD",
-        "CheckedLoadImageDict",
-        "CheckedLoadImaged",
-        "ComputeBoundaryMap",
-        "ComputeBoundaryMapD",
-        "ComputeBoundaryMapDict",
-        "ComputeBoundaryMapd",
-        "ComputeInverseWeightMap",
-        "ComputeInverseWeightMapD",
-        "ComputeInverseWeightMapDict",
-        "ComputeInverseWeightMapd",
-        "ComputeInverseWeightsD",
-        "ComputeInverseWeightsDict",
-        "ComputeInverseWeightsd",
-        "ComputeRRWMap",
-        "ComputeRRWMapD",
-        "ComputeRRWMapDict",
-        "ComputeRRWMapd",
-        "SelectLesionLabels",
-        "SelectLesionLabelsD",
-        "SelectLesionLabelsDict",
-        "SelectLesionLabelsd",
-    ),
-    "losses": (
-        "FrequencyWeightMode",
-        "FrequencyWeightedBCELoss",
-        "InverseWeightedLoss",
-        "MapBridgeLoss",
-        "PrepareBatchWithMap",
-        "RegionWiseLoss",
-        "ScheduledCombinedLoss",
-        "VoxelWeightedASLoss",
-        "VoxelWeightedBCELoss",
-        "VoxelWeightedDiceLoss",
-        "VoxelWeightedFocalLoss",
-    ),
-    "metrics": (
-        "Assignment",
-        "BootstrapResult",
-        "CaseRecords",
-        "FROCMetric",
-        "FROCProtocol",
-        "HitRule",
-        "LesionDiceMetric",
-        "LesionMatching",
-        "LesionRecordsMetric",
-        "OverSegmentationMetric",
-        "PermutationResult",
-        "average_recall",
-        "bootstrap",
-        "case_lesion_records",
-        "froc_curve",
-        "item_lesion_records",
-        "lesion_records",
-        "object_dice",
-        "over_segmentation",
-        "OverSegmentationQuantity",
-        "as_matchings",
-        "lesion_mask",
-        "permutation_test",
-        "read_shirokikh2020_records",
-        "segmentation_scores",
-        "size_groups",
-    ),
-    "handlers": (
-        "CombinedLossAlphaHandler",
-        "FROCHandler",
-        "GradientSignHandler",
-        "LesionDiceHandler",
-        "LesionRecordsHandler",
-        "LesionReportHandler",
-        "MulticlassReportHandler",
-        "OverSegmentationHandler",
-        "PredLabel",
-    ),
-    "reporting": (
-        "lesion_markdown",
-        "lesion_report",
-        "load_record_views",
-        "load_records",
-        "logit_gradient",
-        "negative_component_counts",
-        "negative_component_map",
-        "plot_froc",
-        "plot_recall_by_size",
-        "save_records",
-        "write_lesion_report",
-        "write_multiclass_report",
-    ),
-    "data": ("LesionPreset", "dataset_exists", "make_case", "make_dataset"),
-    "evaluate": ("evaluate_folder", "pair_files"),
-}
+#: the subpackages whose public names are re-exported at the top level
+_FLAT = ("maps", "transforms", "losses", "metrics", "handlers", "data", "reporting", "evaluate")
+
+
+def _public_names(subpackage: str) -> tuple[str, ...]:
+    """The ``__all__`` of a subpackage, read from its ``__init__.py`` without importing it (no torch, no MONAI)."""
+    source = (Path(__file__).with_name(subpackage) / "__init__.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise ImportError(f"monai_imbalance.{subpackage} must define `__all__` as a literal list of names.")
+
+
+#: subpackage -> its public names, generated from each subpackage's ``__all__``
+_EXPORTS: dict[str, tuple[str, ...]] = {module: _public_names(module) for module in _FLAT}
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
