@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import torch
@@ -219,6 +219,14 @@ def check_num_classes(num_classes: Any, name: str = "num_classes") -> int | None
     if num_classes < 1:
         raise ValueError(f"`{name}` must be a positive int, got {num_classes}.")
     return int(num_classes)
+
+
+@overload
+def check_connectivity(connectivity: Any, ndim: int, name: str = ...) -> int: ...
+
+
+@overload
+def check_connectivity(connectivity: Any, ndim: None = ..., name: str = ...) -> int | None: ...
 
 
 def check_connectivity(connectivity: Any, ndim: int | None = None, name: str = "connectivity") -> int | None:
