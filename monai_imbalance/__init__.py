@@ -25,7 +25,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _SUBMODULES = ("maps", "transforms", "losses", "metrics", "handlers", "data", "reporting", "evaluate", "utils", "apps")
 
