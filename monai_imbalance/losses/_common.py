@@ -20,7 +20,9 @@ __all__ = [
     "check_target",
     "check_values",
     "check_weight",
+    "dense_view",
     "prepare_inputs",
+    "reduce_loss",
     "reduce_per_channel",
 ]
 
@@ -102,7 +104,7 @@ def check_values(
     """
     if x.numel() == 0 or x.dtype == torch.bool:
         return
-    lo, hi = torch.aminmax(x.detach())
+    lo, hi = torch.aminmax(dense_view(x.detach()))
     ok = (lo >= low if low is not None else lo > -math.inf) & (hi <= high if high is not None else hi < math.inf)
     if asynchronous is None:
         asynchronous = x.device.type == "cuda"
@@ -120,6 +122,26 @@ def check_values(
     raise ValueError(f"`{name}` must hold {expected}, got values in [{float(lo) + 0.0:g}, {float(hi) + 0.0:g}].")
 
 
+def dense_view(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with its dimensions in memory order: a view that is contiguous when ``x`` is a permuted dense tensor.
+
+    A full reduction reads a strided tensor out of order (a one-hot target moved from channels-last, say):
+    ``aminmax`` over such a ``(2, 4, 128^3)`` target took 20x the time of the contiguous one on the CPU. The
+    view holds the same elements, so any order-free reduction (min, max, any) gives the same result.
+
+    Example:
+        >>> t = torch.zeros(2, 3, 4).movedim(-1, 1)
+        >>> t.is_contiguous(), dense_view(t).is_contiguous()
+        (False, True)
+    """
+    if x.is_contiguous():
+        return x
+    strides = x.stride()
+    order = sorted(range(x.ndim), key=lambda d: (-strides[d], -x.shape[d]))
+    dense = x.permute(order)
+    return dense if dense.is_contiguous() else x
+
+
 def check_integer_values(x: torch.Tensor, name: str, expected: str, asynchronous: bool | None = None) -> None:
     """Check that a floating ``x`` holds integer values (class indices); integer dtypes pass. CUDA: asynchronous.
 
@@ -128,7 +150,7 @@ def check_integer_values(x: torch.Tensor, name: str, expected: str, asynchronous
     """
     if x.numel() == 0 or not x.is_floating_point():
         return
-    x = x.detach()
+    x = dense_view(x.detach())
     frac = x != x.round()
     if asynchronous is None:
         asynchronous = x.device.type == "cuda"
@@ -313,10 +335,22 @@ def check_finite_result(loss: torch.Tensor, input: torch.Tensor) -> torch.Tensor
     return loss
 
 
+def reduce_loss(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce a loss tensor: its mean (``"mean"``), its sum (``"sum"``) or itself (``"none"``); the one reduction.
+
+    Example:
+        >>> reduce_loss(torch.tensor([1.0, 3.0]), "mean"), reduce_loss(torch.tensor([1.0, 3.0]), "sum")
+        (tensor(2.), tensor(4.))
+    """
+    if reduction == LossReduction.MEAN.value:
+        return loss.mean()
+    if reduction == LossReduction.SUM.value:
+        return loss.sum()
+    return loss
+
+
 def reduce_per_channel(f: torch.Tensor, reduction: str, ndim: int) -> torch.Tensor:
     """Reduce a per-(batch, channel) score as MONAI's ``DiceLoss`` does (``none`` keeps a broadcastable shape)."""
-    if reduction == LossReduction.MEAN.value:
-        return torch.mean(f)
-    if reduction == LossReduction.SUM.value:
-        return torch.sum(f)
-    return f.view(list(f.shape[0:2]) + [1] * (ndim - 2))
+    if reduction == LossReduction.NONE.value:
+        return f.view(list(f.shape[0:2]) + [1] * (ndim - 2))
+    return reduce_loss(f, reduction)

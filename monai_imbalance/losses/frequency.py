@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from monai.utils import LossReduction, StrEnum, look_up_option
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance.losses._common import check_reduction, prepare_inputs
+from monai_imbalance.losses._common import check_reduction, prepare_inputs, reduce_loss
 from monai_imbalance.utils.validation import check_number
 
 __all__ = ["FrequencyWeightMode", "FrequencyWeightedBCELoss"]
@@ -107,8 +107,4 @@ class FrequencyWeightedBCELoss(_Loss):
         )
         w = self.class_weight(input, target)
         loss = -(w * target * F.logsigmoid(input) + (1 - target) * F.logsigmoid(-input))
-        if self.reduction == LossReduction.MEAN.value:
-            return loss.mean()
-        if self.reduction == LossReduction.SUM.value:
-            return loss.sum()
-        return loss
+        return reduce_loss(loss, self.reduction)

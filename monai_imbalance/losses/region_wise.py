@@ -13,6 +13,7 @@ from monai_imbalance.losses._common import (
     check_input,
     check_reduction,
     check_values,
+    reduce_loss,
     to_compute_dtype,
 )
 from monai_imbalance.utils.validation import check_spacing
@@ -144,9 +145,4 @@ class RegionWiseLoss(_Loss):
         s = two_class_probabilities(to_compute_dtype(input))
         if self.squared:
             s = s * s
-        loss = s * rw_map.to(s)
-        if self.reduction == LossReduction.MEAN.value:
-            return loss.mean()
-        if self.reduction == LossReduction.SUM.value:
-            return loss.sum()
-        return loss
+        return reduce_loss(s * rw_map.to(s), self.reduction)
