@@ -22,6 +22,7 @@ from monai_imbalance.maps import (
     label_components,
     rrw_map,
 )
+from monai_imbalance.utils.figures import agg_figure, save_png
 
 __all__ = ["main", "run_demo"]
 
@@ -34,23 +35,27 @@ def _save_nifti(path: Path, array: np.ndarray, spacing: tuple[float, ...]) -> No
     nib.save(nib.Nifti1Image(np.ascontiguousarray(data), affine), str(path))
 
 
-def _plot(path: Path, panels: list[tuple[str, np.ndarray, str]]) -> None:
-    import matplotlib
+def _plot(path: Path, panels: list[tuple[str, np.ndarray, str]], class_names: Sequence[str]) -> None:
+    """One row of slices; a ``"classes"`` panel is a label map drawn with a legend of ``class_names``."""
+    from matplotlib.colors import ListedColormap, TwoSlopeNorm
+    from matplotlib.patches import Patch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import TwoSlopeNorm
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), constrained_layout=True)
-    for ax, (title, image, cmap) in zip(np.atleast_1d(axes), panels, strict=True):
+    fig = agg_figure(figsize=(3.4 * len(panels), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    colors = ["#000000", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"][: len(class_names)]
+    for ax, (title, image, cmap) in zip(axes, panels, strict=True):
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+        if cmap == "classes":
+            ax.imshow(image.T, cmap=ListedColormap(colors), vmin=0, vmax=len(colors) - 1, origin="lower")
+            handles = [Patch(color=c, label=n) for c, n in zip(colors, class_names, strict=True)]
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=7)
+            continue
         signed = cmap == "coolwarm" and image.min() < 0 < image.max()
         norm = TwoSlopeNorm(vcenter=0.0, vmin=float(image.min()), vmax=float(image.max())) if signed else None
         im = ax.imshow(image.T, cmap=cmap, origin="lower", norm=norm)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
         fig.colorbar(im, ax=ax, shrink=0.7)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
 
 
 def run_demo(output_dir: str | Path, shape: Sequence[int] = (96, 96, 64), seed: int = 7) -> dict[str, Path]:
@@ -119,10 +124,11 @@ def run_demo(output_dir: str | Path, shape: Sequence[int] = (96, 96, 64), seed: 
         [
             ("image (slice crossing most lesions)", image[:, :, z], "gray"),
             ("inverse weights (log10)", np.log10(weights[:, :, z]), "magma"),
-            ("multi-class label", mc_label[:, :, zc], "tab10"),
+            ("multi-class label", mc_label[:, :, zc], "classes"),
             ("RRW map, tumour class", rrw[2, :, :, zc], "coolwarm"),
             ("RW-Boundary map, tumour (mm)", boundary[2, :, :, zc], "coolwarm"),
         ],
+        class_names=["background", "organ", "tumour", "third structure"][:num_classes],
     )
     print("wrote: " + ", ".join(str(p) for p in paths.values()))
     return paths

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monai_imbalance.utils.conversion import finite_or_none
+from monai_imbalance.utils.figures import agg_figure, save_png
 from monai_imbalance.utils.stats import finite_stats
 
 __all__ = ["write_multiclass_report"]
@@ -81,17 +82,12 @@ def write_multiclass_report(
     )
     (out / f"{prefix}.md").write_text(md + "\n")
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4 + 1.2 * len(names), 4))  # its own canvas: the session's backend is not touched
-    FigureCanvasAgg(fig)
+    fig = agg_figure(figsize=(4 + 1.2 * len(names), 4), layout="constrained")  # the session's backend untouched
     axes = fig.subplots(1, 2)
     for ax, m, label in zip(axes, _METRICS, ("Dice", "HD95 (mm)"), strict=True):
         data = [[float(r[m][c]) for r in records if math.isfinite(float(r[m][c]))] for c in range(len(names))]
         ax.boxplot([d if d else [float("nan")] for d in data])
         ax.set_xticks(range(1, len(names) + 1), names, rotation=30)
         ax.set_ylabel(label)
-    fig.tight_layout()
-    fig.savefig(out / f"{prefix}.png", dpi=100)
+    save_png(fig, out / f"{prefix}.png")
     return report

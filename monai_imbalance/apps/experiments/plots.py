@@ -1,4 +1,8 @@
-"""Plots of the multi-class comparisons (the lesion-wise FROC and size plots are in monai_imbalance.reporting)."""
+"""Plots of the multi-class comparisons (the lesion-wise FROC and size plots are in monai_imbalance.reporting).
+
+Headless (:func:`monai_imbalance.utils.figures.agg_figure`): the session's matplotlib backend is not touched.
+Legends sit outside the axes, so they never cover the data.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from monai_imbalance.utils.figures import agg_figure, save_png
+
 __all__ = ["plot_convergence_cdf", "plot_gradient_signs", "plot_multiclass_scores"]
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    _pyplot().close(fig)
-    return out
+def _legend_outside(ax: Any) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
 
 
 def plot_convergence_cdf(summary: Mapping[str, Any], path: str | Path, title: str | None = None) -> Path:
@@ -46,8 +39,8 @@ def plot_convergence_cdf(summary: Mapping[str, Any], path: str | Path, title: st
         >>> plot_convergence_cdf(s, tempfile.mkdtemp() + "/cdf.png").stat().st_size > 0
         True
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig = agg_figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
     for loss, s in summary["losses"].items():
         x = np.concatenate([[0.0], s["values"], [1.0]])
         y = np.concatenate([[0.0], s["cdf"], [1.0]])
@@ -56,10 +49,9 @@ def plot_convergence_cdf(summary: Mapping[str, Any], path: str | Path, title: st
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("final mean foreground Dice")
     ax.set_ylabel("fraction of runs with Dice ≤ x")
-    ax.legend(loc="upper left")
+    _legend_outside(ax)
     ax.set_title(title or "Convergence: empirical CDF of the final Dice")
-    fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_gradient_signs(
@@ -83,9 +75,11 @@ def plot_gradient_signs(
         >>> plot_gradient_signs({"boundary": [h]}, tempfile.mkdtemp() + "/g.png").suffix
         '.png'
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    from matplotlib import rcParams
+
+    fig = agg_figure(figsize=(8, 4), layout="constrained")
+    ax = fig.subplots()
+    colors = rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (loss, runs) in enumerate(histories.items()):
         color = colors[i % len(colors)]
         curves = [(np.array([r["iteration"] for r in run]), np.array([r["fraction"] for r in run])) for run in runs]
@@ -97,11 +91,10 @@ def plot_gradient_signs(
             ax.plot(common, mean, color=color, lw=2, label=f"{loss} (mean of {len(curves)} runs)")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("training iteration")
-    ax.set_ylabel("voxels with exactly one negative gradient component")
-    ax.legend(loc="lower right")
+    ax.set_ylabel("fraction of voxels with exactly one\nnegative gradient component")
+    _legend_outside(ax)
     ax.set_title(title or "Gradient signs during training")
-    fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_multiclass_scores(summary: Mapping[str, Any], path: str | Path, title: str | None = None) -> Path:
@@ -123,9 +116,9 @@ def plot_multiclass_scores(summary: Mapping[str, Any], path: str | Path, title: 
         >>> plot_multiclass_scores(s, tempfile.mkdtemp() + "/m.png").name
         'm.png'
     """
-    plt = _pyplot()
     classes, losses = summary["classes"], list(summary["losses"])
-    fig, axes = plt.subplots(1, 2, figsize=(4 + 1.5 * len(classes), 4))
+    fig = agg_figure(figsize=(6 + 1.5 * len(classes), 4.4), layout="constrained")
+    axes = fig.subplots(1, 2)
     width = 0.8 / max(len(losses), 1)
     for ax, metric, label in zip(axes, ("dice", "hd95"), ("Dice", "HD95 (mm)"), strict=True):
         for j, loss in enumerate(losses):
@@ -140,7 +133,7 @@ def plot_multiclass_scores(summary: Mapping[str, Any], path: str | Path, title: 
         ax.set_xticks(range(len(classes)), classes, rotation=20)
         ax.set_ylabel(label)
     axes[0].set_ylim(0, 1.05)
-    axes[0].legend(fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize="small")
     fig.suptitle(title or f"Per-class scores (* p < 0.05 against {summary['reference']})")
-    fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
