@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 import numpy as np
 import torch
@@ -19,6 +19,8 @@ __all__ = [
     "check_number",
     "check_option",
     "check_spacing",
+    "check_spacing_setting",
+    "check_weight_clip",
 ]
 
 
@@ -287,3 +289,70 @@ def check_option(value: Any, enum: type[EnumT], name: str) -> EnumT:
         return enum(look_up_option(value, enum))
     except ValueError as e:
         raise ValueError(f"`{name}`: {e}".strip()) from None
+
+
+def check_spacing_setting(spacing: Any, name: str = "spacing") -> float | tuple[float, ...] | None:
+    """Validate a voxel spacing given as a setting, before the data (and its number of dimensions) is known.
+
+    One number stays one number (isotropic, expanded to the data's dimensions later); a sequence is checked
+    value by value and returned as a tuple of floats; :func:`check_spacing` checks the length against the data.
+    The one check of a spacing setting for the transforms and the losses.
+
+    Raises:
+        TypeError: when ``spacing`` is not ``None``, a number or a sequence of numbers.
+        ValueError: when a value is not finite and positive.
+
+    Example:
+        >>> check_spacing_setting(2), check_spacing_setting([1, 0.5]), check_spacing_setting(None)
+        (2.0, (1.0, 0.5), None)
+        >>> check_spacing_setting(-1)
+        Traceback (most recent call last):
+            ...
+        ValueError: `spacing` must hold finite positive values, got (-1.0,).
+    """
+    if spacing is None:
+        return None
+    if isinstance(spacing, (torch.Tensor, np.ndarray)):
+        spacing = spacing.tolist()  # a 0-d array becomes a number
+    if isinstance(spacing, (int, float, np.integer, np.floating)) and not isinstance(spacing, bool):
+        return cast(tuple[float, ...], check_spacing(spacing, 1, name))[0]
+    if isinstance(spacing, Sequence) and not isinstance(spacing, str):
+        return check_spacing(spacing, len(spacing), name)
+    raise TypeError(f"`{name}` must be None, a number or a sequence of numbers, got {type(spacing).__name__}.")
+
+
+def check_weight_clip(min_weight: Any, max_weight: Any) -> tuple[float | None, float | None]:
+    """Validate the optional clipping range of voxel weights and return it as floats (``None`` for no bound).
+
+    The one check of ``min_weight`` / ``max_weight`` for the inverse weight maps, their transforms and
+    :class:`~monai_imbalance.losses.InverseWeightedLoss`.
+
+    Raises:
+        TypeError: when a bound is not a number (``bool`` included).
+        ValueError: when a bound is not finite or not positive (weights are positive), or ``min_weight`` exceeds
+            ``max_weight``.
+
+    Example:
+        >>> check_weight_clip(1, 2e5)
+        (1.0, 200000.0)
+        >>> check_weight_clip(2, 1)
+        Traceback (most recent call last):
+            ...
+        ValueError: `min_weight` must not exceed `max_weight`, got min_weight=2.0 > max_weight=1.0.
+    """
+    bounds: list[float | None] = []
+    for value, name in ((min_weight, "min_weight"), (max_weight, "max_weight")):
+        if value is None:
+            bounds.append(None)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+        if not math.isfinite(value):
+            raise ValueError(f"`{name}` must be finite, got {value}.")
+        if value <= 0:
+            raise ValueError(f"`{name}` must be positive (weights are positive), got {float(value)}.")
+        bounds.append(float(value))
+    lo, hi = bounds
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"`min_weight` must not exceed `max_weight`, got min_weight={lo} > max_weight={hi}.")
+    return lo, hi
