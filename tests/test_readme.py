@@ -25,3 +25,10 @@ def test_main_command_trains_and_evaluates_the_lesion_bundle():
     assert "pip install torch==2.13.0 -e ." in block
     assert "lesion_inverse_weighting/configs/train.yaml" in block
     assert "lesion_inverse_weighting/configs/evaluate.yaml" in block
+
+
+def test_test_command_builds_the_api_reference_with_warnings_as_errors():
+    block = README.split("<!-- test-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert '-e ".[test,docs]"' in block
+    assert "python -m sphinx -W --keep-going -q -b html docs/api build/docs" in block
+    assert (Path(__file__).resolve().parents[1] / "docs" / "api" / "conf.py").is_file()
