@@ -1,4 +1,4 @@
-"""Command line: ``python -m monai_imbalance.apps.experiments {run,report,thresholds} CONFIG [options]``."""
+"""Command line: ``python -m monai_imbalance.apps.experiments {run,report,thresholds,choose-thresholds} CONFIG``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ import yaml
 
 from monai_imbalance.apps.experiments.config import load_experiment
 from monai_imbalance.apps.experiments.report import summarize_experiment
-from monai_imbalance.apps.experiments.runner import evaluate_thresholds, run_experiment, write_experiment_record
+from monai_imbalance.apps.experiments.runner import (
+    choose_thresholds,
+    evaluate_thresholds,
+    run_experiment,
+    write_experiment_record,
+)
 
 
 def _pair(text: str) -> tuple[str, Any]:
@@ -40,8 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     parser = argparse.ArgumentParser(prog="python -m monai_imbalance.apps.experiments", description=__doc__)
-    parser.add_argument("command", choices=["run", "report", "thresholds"],
-                        help="run the grid, re-aggregate finished runs, or evaluate them at --thresholds")  # fmt: skip
+    parser.add_argument("command", choices=["run", "report", "thresholds", "choose-thresholds"],
+                        help="run the grid, re-aggregate finished runs, evaluate them at --thresholds, or choose "
+                             "each run's threshold among --thresholds on its validation list and evaluate the "
+                             "test list there")  # fmt: skip
     parser.add_argument("config", help="experiment YAML (configs/experiments/*.yaml)")
     parser.add_argument("--results_dir", default="results", help="folder of <experiment>/ (default: results)")
     parser.add_argument("--profile", default=None, help="a `profiles` entry of the YAML, e.g. gpu")
@@ -49,8 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="bundle id set in every run (YAML value), repeatable")  # fmt: skip
     parser.add_argument("--only", default=None, metavar="LOSS[,LOSS...]",
                         help="run only these losses of the grid (e.g. half of it in a second process)")  # fmt: skip
-    parser.add_argument("--thresholds", default="0.5,0.7,0.9", metavar="T[,T...]",
-                        help="probability thresholds of the `thresholds` command (default 0.5,0.7,0.9)")  # fmt: skip
+    parser.add_argument("--thresholds", default=None, metavar="T[,T...]",
+                        help="probability thresholds of the `thresholds` command (default 0.5,0.7,0.9) or the "
+                             "candidates of `choose-thresholds` (default 0.1,0.2,0.3,0.5,0.7,0.9)")  # fmt: skip
     parser.add_argument("--dry_run", action="store_true", help="list the runs and exit")
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     parser.add_argument("--num_threads", type=int, default=None,
@@ -62,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.num_threads)
     cfg = load_experiment(args.config, profile=args.profile, overrides=dict(args.overrides))
     exp_dir = Path(args.results_dir) / cfg.result_name
-    if args.only is not None and args.command in ("run", "thresholds"):
+    if args.only is not None and args.command in ("run", "thresholds", "choose-thresholds"):
         only = [x for x in args.only.split(",") if x]
         unknown = sorted(set(only) - set(cfg.grid["loss"]))
         if unknown:
@@ -74,8 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         summarize_experiment(exp_dir)
         print(f"wrote {exp_dir / 'summary.md'}")
         return 0
-    if args.command == "thresholds":
-        done = evaluate_thresholds(cfg, args.results_dir, [float(t) for t in args.thresholds.split(",") if t])
+    if args.command in ("thresholds", "choose-thresholds"):
+        default = "0.5,0.7,0.9" if args.command == "thresholds" else "0.1,0.2,0.3,0.5,0.7,0.9"
+        try:
+            values = [float(t) for t in (args.thresholds or default).split(",") if t]
+        except ValueError:
+            parser.error(f"--thresholds expects comma-separated probabilities, got {args.thresholds!r}.")
+        run = evaluate_thresholds if args.command == "thresholds" else choose_thresholds
+        done = run(cfg, args.results_dir, values)
         write_experiment_record(cfg, exp_dir) if exp_dir.is_dir() else None
         summarize_experiment(exp_dir)
         print(

@@ -79,11 +79,24 @@ def _lesion(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], out_dir: Pat
 
 
 def _eval_dirs(run: dict[str, Any]) -> list[tuple[str | None, Path]]:
-    """The run's evaluation folders: ``eval`` (the bundle's threshold) and ``eval_t<threshold>`` ones, if any."""
+    """The run's evaluation folders: ``eval``, ``eval_t<threshold>`` and ``eval_tval``, if any.
+
+    ``eval`` is at the bundle's threshold, ``eval_t<t>`` at ``t`` (:func:`evaluate_thresholds`), ``eval_tval`` at the
+    threshold chosen on the validation list (:func:`choose_thresholds`).
+    """
     root = Path(run["run_dir"])
     out: list[tuple[str | None, Path]] = [(None, root / "eval")]
     for d in sorted(root.glob("eval_t*")):
         out.append((d.name[len("eval_t") :], d))
+    return out
+
+
+def _chosen_thresholds(runs: _Runs) -> list[float | None]:
+    """Per run (seed order), the threshold its validation list chose (``threshold.json``), None where not chosen."""
+    out: list[float | None] = []
+    for r in runs:
+        path = Path(r["run_dir"]) / "threshold.json"
+        out.append(float(json.loads(path.read_text())["threshold"]) if path.is_file() else None)
     return out
 
 
@@ -119,7 +132,8 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
             small = st["size_groups"][0] if st["size_groups"] else {"n_lesions": 0, "n_detected": 0}
             rows[loss if t is None else f"{loss} @ {t}"] = {
                 "loss": loss,
-                "threshold": None if t is None else float(t),
+                "threshold": None if t is None or t == "val" else float(t),
+                "chosen_thresholds": _chosen_thresholds(mine) if t == "val" else None,
                 "seeds": [r["seed"] for r in mine],
                 "n_cases": rep["n_cases"],
                 "n_lesions": st["n_lesions"],
@@ -139,7 +153,9 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
         f"## Both matching views{f' on `{preset}`' if preset else ''} (strict: one-to-one, IoU >= 0.1; paper: any "
         "overlap)",
         "",
-        f"Records of every seed pooled per loss; `loss @ t`: evaluated at probability threshold t (`thresholds`). "
+        f"Records of every seed pooled per loss; `loss @ t`: evaluated at probability threshold t (`thresholds`); "
+        "`loss @ val`: at each run's threshold chosen on its validation list (`choose-thresholds`, the chosen "
+        "thresholds in brackets). "
         f"Small: equivalent-sphere diameter {small_name}. FP: unmatched predicted components under the strict "
         "rule, all cases. Volume: predicted / true lesion volume.",
         "",
@@ -150,6 +166,9 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
     for name, v in rows.items():
         ratio = v["volume_ratio"]
         ratio_text = ratio if isinstance(ratio, str) else _fmt(ratio, 2)
+        chosen = v.get("chosen_thresholds")
+        if chosen:
+            name = f"{name} ({', '.join('-' if t is None else f'{t:g}' for t in chosen)})"
         md.append(
             f"| {name} | {v['strict_detected']} / {v['n_lesions']} | {v['strict_small_detected']} / {v['n_small']} | "
             f"{_fmt(v['strict_average_recall'])} | {_fmt(v['paper_average_recall'])} | "

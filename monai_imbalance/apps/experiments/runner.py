@@ -28,12 +28,24 @@ from typing import Any
 
 from monai_imbalance.apps.experiments.config import ExperimentConfig, RunSpec, plan_runs
 
-__all__ = ["DONE_MARKER", "evaluate_thresholds", "run_experiment", "run_metrics", "write_experiment_record"]
+__all__ = [
+    "CHOSEN_THRESHOLD",
+    "DONE_MARKER",
+    "choose_thresholds",
+    "evaluate_thresholds",
+    "lesion_f1",
+    "run_experiment",
+    "run_metrics",
+    "write_experiment_record",
+]
 
 logger = logging.getLogger("monai_imbalance.apps.experiments")
 
 #: file whose presence marks a finished run
 DONE_MARKER = "done.json"
+#: a run's threshold chosen on its validation list (:func:`choose_thresholds`), and its test evaluation's folder
+CHOSEN_THRESHOLD = "threshold.json"
+_CHOSEN_EVAL = "eval_tval"
 _FAILED = "failed.txt"
 
 
@@ -346,6 +358,126 @@ def run_experiment(
     return results
 
 
+def _check_thresholds(thresholds: Sequence[float]) -> list[float]:
+    values = [float(t) for t in thresholds]
+    bad = [t for t in values if not 0.0 < t < 1.0]
+    if bad or not values:
+        raise ValueError(f"`thresholds` must be a non-empty list of probabilities in (0, 1), got {list(thresholds)}.")
+    return values
+
+
+def _finished_runs(cfg: ExperimentConfig, results_dir: str | Path) -> Any:
+    """``(spec, run_dir, base overrides)`` of every finished run of the grid, in grid order."""
+    exp_dir = Path(results_dir) / cfg.result_name
+    for spec in plan_runs(cfg):
+        run_dir = exp_dir / "runs" / spec.run_id
+        base = _base_overrides(cfg, spec, run_dir, exp_dir / "data" / spec.data_name)
+        if _read_done(run_dir, base) is not None:
+            yield spec, run_dir, base
+
+
+def lesion_f1(report: dict[str, Any], view: str = "strict") -> float:
+    r"""Lesion-wise F1 of one lesion report under one matching view: every predicted component counts.
+
+    .. math:: F_1 = \frac{2\,TP}{2\,TP + FP + FN}
+
+    with ``TP`` the lesions found, ``FN`` the lesions missed and ``FP`` the predicted components matching no lesion
+    (``n_detected``, ``n_lesions - n_detected``, ``n_false_positives`` of ``report["views"][view]``). Under the
+    strict view (one-to-one, IoU >= 0.1) a blob over many lesions is one match and the rest are misses, and every
+    spurious component is a false positive, so neither over- nor under-segmentation scores well. 0 when there is
+    nothing to find and nothing found.
+
+    Args:
+        report: a lesion report (``lesion_report.json`` of an evaluation) with a ``views`` entry.
+        view: the matching view, ``"strict"`` by default.
+
+    Returns:
+        F1 in [0, 1].
+
+    Raises:
+        KeyError: when the report has no such view.
+
+    Example:
+        >>> lesion_f1({"views": {"strict": {"n_lesions": 8, "n_detected": 6, "n_false_positives": 2}}})
+        0.75
+    """
+    views = report.get("views", {})
+    if view not in views:
+        raise KeyError(f"the lesion report has no view {view!r}; it has {sorted(views)}.")
+    v = views[view]
+    tp, fn, fp = int(v["n_detected"]), int(v["n_lesions"]) - int(v["n_detected"]), int(v["n_false_positives"])
+    return 2.0 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+
+
+def choose_thresholds(
+    cfg: ExperimentConfig,
+    results_dir: str | Path = "results",
+    thresholds: Sequence[float] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
+    evaluate_fn: Callable[[ExperimentConfig, RunSpec, dict[str, Any]], None] | None = None,
+    choose_list: str = "validation",
+) -> list[dict[str, Any]]:
+    """Choose every finished run's probability threshold on its validation list, then evaluate its test list there.
+
+    For each finished run, the evaluation (``evaluate_config`` + the loss fragment) runs on ``choose_list``
+    (``eval_list: validation``: the list that chose the model, never the reported one) at every threshold ``t``
+    into ``runs/<run_id>/val_t<t>/``; the threshold of the highest strict lesion F1 (:func:`lesion_f1`) is kept
+    (ties: the one nearest 0.5, then the higher), written with every score to ``runs/<run_id>/threshold.json``,
+    and the reported list (the evaluation's own ``eval_list``, ``test`` in the lesion bundle) is evaluated at it
+    into ``runs/<run_id>/eval_tval/``, which the summary lists as ``loss @ val``. Evaluations already written
+    are kept (a rerun only does what is missing).
+
+    Args:
+        cfg: the experiment.
+        results_dir: folder holding ``<experiment>/``.
+        thresholds: the candidate probabilities, in (0, 1).
+        evaluate_fn: the function doing one evaluation (tests replace it); default the bundle's evaluation.
+        choose_list: the datalist the threshold is chosen on (default ``validation``).
+
+    Returns:
+        One ``{"run_id", "threshold", "scores", "status"}`` per finished run (``status`` ``done`` when its test
+        evaluation was written now, ``skipped`` when it was there).
+
+    Raises:
+        ValueError: when ``thresholds`` is empty or holds a value outside (0, 1), or the evaluation is not lesion-wise.
+
+    Example:
+        >>> import tempfile
+        >>> from monai_imbalance.apps.experiments import EXPERIMENTS_DIR, load_experiment
+        >>> choose_thresholds(load_experiment(EXPERIMENTS_DIR / "iw_recipe_tune.yaml"), tempfile.mkdtemp())
+        []
+    """
+    values = _check_thresholds(thresholds)
+    if cfg.evaluation.get("kind") != "lesion":
+        raise ValueError(
+            f"choose_thresholds needs a lesion evaluation, got `evaluation.kind` {cfg.evaluation.get('kind')!r}."
+        )
+    fn = evaluate_fn or _evaluate
+    report_name = cfg.evaluation["report"]
+    out: list[dict[str, Any]] = []
+    for spec, run_dir, base in _finished_runs(cfg, results_dir):
+        scores: dict[str, float] = {}
+        for t in values:
+            folder = run_dir / f"val_t{t:g}"
+            if not (folder / report_name).is_file():
+                fn(cfg, spec, {**base, "lesion_threshold": t, "eval_list": choose_list, "output_dir": str(folder)})
+            scores[f"{t:g}"] = lesion_f1(json.loads((folder / report_name).read_text()))
+        best = max(values, key=lambda t: (scores[f"{t:g}"], -abs(t - 0.5), t))
+        (run_dir / CHOSEN_THRESHOLD).write_text(
+            json.dumps({"threshold": best, "criterion": "strict lesion F1", "list": choose_list, "scores": scores})
+        )
+        folder = run_dir / _CHOSEN_EVAL
+        done = json.loads((folder / CHOSEN_THRESHOLD).read_text()) if (folder / CHOSEN_THRESHOLD).is_file() else {}
+        status = "skipped"
+        if done.get("threshold") != best or not (folder / report_name).is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            fn(cfg, spec, {**base, "lesion_threshold": best, "output_dir": str(folder)})
+            (folder / CHOSEN_THRESHOLD).write_text(json.dumps({"threshold": best}))
+            status = "done"
+        logger.info("%s: threshold %g chosen on the %s list (strict F1 %s)", spec.run_id, best, choose_list, scores)
+        out.append({"run_id": spec.run_id, "threshold": best, "scores": scores, "status": status})
+    return out
+
+
 def evaluate_thresholds(
     cfg: ExperimentConfig,
     results_dir: str | Path = "results",
@@ -377,18 +509,10 @@ def evaluate_thresholds(
         >>> evaluate_thresholds(load_experiment(EXPERIMENTS_DIR / "iw_recipe_tune.yaml"), tempfile.mkdtemp(), [0.9])
         []
     """
-    values = [float(t) for t in thresholds]
-    bad = [t for t in values if not 0.0 < t < 1.0]
-    if bad:
-        raise ValueError(f"`thresholds` must be probabilities in (0, 1), got {bad}.")
-    exp_dir = Path(results_dir) / cfg.result_name
+    values = _check_thresholds(thresholds)
     fn = evaluate_fn or _evaluate
     out: list[dict[str, Any]] = []
-    for spec in plan_runs(cfg):
-        run_dir = exp_dir / "runs" / spec.run_id
-        base = _base_overrides(cfg, spec, run_dir, exp_dir / "data" / spec.data_name)
-        if _read_done(run_dir, base) is None:
-            continue
+    for spec, run_dir, base in _finished_runs(cfg, results_dir):
         for t in values:
             folder = run_dir / f"eval_t{t:g}"
             if (folder / cfg.evaluation["report"]).is_file():
