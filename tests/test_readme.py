@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,21 @@ def test_readme_has_examples():
 
 
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
-def test_python_example_runs(index, capsys):
-    exec(compile(PYTHON_BLOCKS[index], f"README.md python block {index}", "exec"), {})
+def test_python_example_runs(index, capsys, tmp_path, monkeypatch):
+    """Each block as pasted into a fresh interpreter namespace; its temporary folders go under tmp_path."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    exec(compile(PYTHON_BLOCKS[index], f"README.md python block {index}", "exec"), {"__name__": "__main__"})
+
+
+def test_transform_example_crops_the_built_in_data_it_generates(tmp_path, monkeypatch, capsys):
+    """The transform block's patch fits the built-in 64 x 64 x 48 volumes and its classes match the preset."""
+    block = next(b for b in PYTHON_BLOCKS if "ComputeRRWMapd" in b)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    exec(compile(block, "README.md transform block", "exec"), {"__name__": "__main__"})
+    printed = capsys.readouterr().out.strip()
+    assert printed == "2 torch.Size([4, 48, 48, 32]) torch.Size([1, 48, 48, 32])"
+    assert f"# {printed}" in block  # the output written under the block is the one it prints
 
 
 def test_main_command_trains_and_evaluates_the_lesion_bundle():
