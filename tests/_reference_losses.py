@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy import ndimage
 
 
 def _np(x):
@@ -88,43 +87,3 @@ def ref_wce(x, y, mode="probability", smooth_dr=1e-5):
             pc, yc = p[:, c][idx], y[:, c][idx]
             total += -(wc * yc * np.log(pc) + (1 - yc) * np.log(1 - pc))
     return total / x.size
-
-
-def ref_rrw_map(label, num_classes, spacing=None):
-    """RRW map (C, *spatial) of an index label (*spatial): -d_c/max d_c inside class c, 1 elsewhere."""
-    label = np.asarray(label)
-    z = np.ones((num_classes, *label.shape))
-    for c in range(num_classes):
-        m = label == c
-        if not m.any():
-            continue
-        d = ndimage.distance_transform_edt(m, sampling=spacing)
-        z[c][m] = -d[m] / d.max()
-    return z
-
-
-def ref_boundary_map(label, num_classes, spacing=None):
-    """Kervadec's signed map per class: edt(~m)*(~m) - (edt(m) - 1)*m; zeros for an empty class."""
-    label = np.asarray(label)
-    z = np.zeros((num_classes, *label.shape))
-    for c in range(num_classes):
-        m = label == c
-        if not m.any():
-            continue
-        out = ndimage.distance_transform_edt(~m, sampling=spacing) if (~m).any() else np.zeros(m.shape)
-        z[c] = out * (~m) - (ndimage.distance_transform_edt(m, sampling=spacing) - 1) * m
-    return z
-
-
-def ref_inverse_weights(mask, connectivity=None):
-    """w_v = N / ((K + 1) |L_j(v)|) for a binary spatial mask, components with full connectivity by default."""
-    mask = np.asarray(mask) > 0.5
-    structure = ndimage.generate_binary_structure(mask.ndim, mask.ndim if connectivity is None else connectivity)
-    labels, k = ndimage.label(mask, structure=structure)
-    n = mask.size
-    w = np.empty(mask.shape)
-    for j in range(k + 1):
-        region = labels == j
-        if region.any():
-            w[region] = n / ((k + 1) * region.sum())
-    return w

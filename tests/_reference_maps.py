@@ -6,44 +6,40 @@ import numpy as np
 from scipy import ndimage
 
 
+def _lesions_and_background(label, connectivity=None, threshold=0.5):
+    """The lesion masks (components of each foreground channel, scipy.ndimage.label) and the background mask."""
+    label = np.asarray(label, dtype=np.float64)
+    ndim = label.ndim - 1
+    structure = ndimage.generate_binary_structure(ndim, ndim if connectivity is None else connectivity)
+    foreground = [label[0] > threshold] if label.shape[0] == 1 else [label[c] > threshold for c in range(1, len(label))]
+    lesions = []
+    for mask in foreground:
+        labels, k = ndimage.label(mask, structure=structure)
+        lesions.extend(labels == j for j in range(1, k + 1))
+    return lesions, ~np.any(foreground, axis=0)
+
+
 def reference_inverse_weight_map(label, connectivity=None, threshold=0.5):
     """Paper 1, eq. 1: w = N / ((K + 1) |L_j|), one component at a time (scipy.ndimage.label + a loop).
 
+    The background counts as a component, ``K + 1`` in every case: an all-lesion patch (empty background) of
+    one lesion gives 0.5 everywhere, where the package's documented choice (docs/design.md, "Inverse weights")
+    drops the empty background and gives 1 (tests/maps/test_inverse.py names that difference).
     ``label`` is (1, *spatial) binary/soft or (C, *spatial) one-hot; returns float64 (1, *spatial).
     """
-    label = np.asarray(label, dtype=np.float64)
-    spatial = label.shape[1:]
-    ndim = len(spatial)
-    structure = ndimage.generate_binary_structure(ndim, ndim if connectivity is None else connectivity)
-    foreground = [label[0] > threshold] if label.shape[0] == 1 else [label[c] > threshold for c in range(1, len(label))]
-    components = []
-    for mask in foreground:
-        labels, k = ndimage.label(mask, structure=structure)
-        components.extend(labels == j for j in range(1, k + 1))
-    background = ~np.any(foreground, axis=0)
-    if background.any():  # an all-lesion patch has no background component
-        components.append(background)
-    n = int(np.prod(spatial))
-    weights = np.zeros(spatial)
-    for comp in components:
-        weights[comp] = n / (len(components) * comp.sum())
+    lesions, background = _lesions_and_background(label, connectivity, threshold)
+    n, k = background.size, len(lesions)
+    weights = np.zeros(background.shape)
+    for comp in [*lesions, background]:
+        if comp.any():
+            weights[comp] = n / ((k + 1) * comp.sum())
     return weights[None]
 
 
 def reference_components(label, connectivity=None, threshold=0.5):
     """List of boolean masks, one per component (background last when non-empty), as the reference uses."""
-    label = np.asarray(label, dtype=np.float64)
-    ndim = label.ndim - 1
-    structure = ndimage.generate_binary_structure(ndim, ndim if connectivity is None else connectivity)
-    foreground = [label[0] > threshold] if label.shape[0] == 1 else [label[c] > threshold for c in range(1, len(label))]
-    out = []
-    for mask in foreground:
-        labels, k = ndimage.label(mask, structure=structure)
-        out.extend(labels == j for j in range(1, k + 1))
-    background = ~np.any(foreground, axis=0)
-    if background.any():
-        out.append(background)
-    return out
+    lesions, background = _lesions_and_background(label, connectivity, threshold)
+    return [*lesions, background] if background.any() else lesions
 
 
 def random_lesion_mask(shape, num_lesions, rng, max_radius=None):
@@ -76,18 +72,3 @@ def random_class_label(shape, num_classes, num_lesions, rng):
 def one_hot(classes, num_classes):
     """(C, *spatial) float32 one-hot of a class-index image."""
     return (np.arange(num_classes).reshape(-1, *([1] * classes.ndim)) == classes[None]).astype(np.float32)
-
-
-def reference_rrw_map(classes, num_classes, spacing=None):
-    """Paper 2, eq. 4 from scipy: per class, -d / max d inside (d = EDT to the nearest other voxel), 1 outside.
-
-    ``classes`` is a class-index image (*spatial); every present class must leave some voxel outside it.
-    """
-    classes = np.asarray(classes)
-    out = np.ones((num_classes, *classes.shape))
-    for c in range(num_classes):
-        mask = classes == c
-        if mask.any():
-            d = ndimage.distance_transform_edt(mask, sampling=spacing)
-            out[c][mask] = -d[mask] / d.max()
-    return out

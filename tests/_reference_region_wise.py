@@ -82,10 +82,6 @@ def active_contour_reference(index, num_classes):
     return out
 
 
-def one_hot(index, num_classes):
-    return np.stack([(index == c) for c in range(num_classes)]).astype(np.float32)
-
-
 def rw_gradient(s, z):
     """Gradient of sum_c s_c z_c w.r.t. the logits (softmax s over axis 0): s_c (z_c - sum_j s_j z_j)."""
     return s * (z - (s * z).sum(0, keepdims=True))
@@ -103,20 +99,9 @@ def random_labels(rng, shape, num_classes, smooth=1.0):
 
 
 def reference_rw_gradient(logits, z):
-    """dL/dx_k = p_k (Z_k - sum_j p_j Z_j) / N by hand, voxel by voxel (N = B*C*spatial, the mean)."""
+    """dL/dx of the mean region-wise loss over (B, C, *spatial): rw_gradient per sample over N = B*C*spatial."""
     logits, z = np.asarray(logits, np.float64), np.asarray(z, np.float64)
-    n = logits.size
-    grad = np.zeros_like(logits)
-    for b in range(logits.shape[0]):
-        for idx in np.ndindex(logits.shape[2:]):
-            x = logits[(b, slice(None), *idx)]
-            e = np.exp(x - x.max())
-            p = e / e.sum()
-            zz = z[(b, slice(None), *idx)]
-            mean = sum(p[j] * zz[j] for j in range(len(p)))
-            for k in range(len(p)):
-                grad[(b, k, *idx)] = p[k] * (zz[k] - mean) / n
-    return grad
+    return np.stack([rw_gradient(softmax(x), zz) for x, zz in zip(logits, z, strict=True)]) / logits.size
 
 
 def reference_counts(grad, num_classes):

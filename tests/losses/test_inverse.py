@@ -8,7 +8,7 @@ import torch
 
 from monai_imbalance.losses import InverseWeightedLoss, VoxelWeightedBCELoss, VoxelWeightedDiceLoss
 from monai_imbalance.maps.inverse import inverse_weight_map
-from tests._reference_losses import ref_inverse_weights
+from tests._reference_maps import reference_inverse_weight_map
 
 
 def _data(seed=0, spatial=(9, 10)):
@@ -20,7 +20,7 @@ def _data(seed=0, spatial=(9, 10)):
 
 
 def _ref_weights(y, connectivity=None):
-    return torch.from_numpy(np.stack([ref_inverse_weights(t[0].numpy(), connectivity)[None] for t in y])).float()
+    return torch.from_numpy(np.stack([reference_inverse_weight_map(t.numpy(), connectivity) for t in y])).float()
 
 
 @pytest.mark.parametrize("connectivity", [None, 1])

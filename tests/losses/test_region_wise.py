@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from monai_imbalance.losses import RegionWiseLoss, two_class_probabilities
 from monai_imbalance.maps.region_wise import boundary_distance_map, rrw_map
-from tests._reference_losses import ref_boundary_map, ref_rrw_map
+from tests._reference_region_wise import boundary_reference, rrw_reference
 
 
 def _batch(seed, c, spatial=(6, 7), b=2, dtype=torch.float64):
@@ -21,7 +21,7 @@ def _batch(seed, c, spatial=(6, 7), b=2, dtype=torch.float64):
 
 
 def _ref_maps(labels, k, spacing=None, kind="rrw"):
-    f = ref_rrw_map if kind == "rrw" else ref_boundary_map
+    f = rrw_reference if kind == "rrw" else boundary_reference
     return torch.from_numpy(np.stack([f(lab[0].numpy(), k, spacing) for lab in labels]))
 
 

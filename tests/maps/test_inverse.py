@@ -189,13 +189,18 @@ def test_no_lesion_gives_ones():
 
 
 def test_all_lesion_has_no_background_component():
+    # a known difference from the paper's formula: eq. 1's K + 1 counts the background even when it is empty
+    # (the reference: 0.5 for one lesion filling the patch); the package drops an empty background and
+    # normalises by K, so the weights still sum to N (docs/design.md, "Inverse weights")
     np.testing.assert_array_equal(inverse_weight_map(np.ones((1, 4, 5))), np.ones((1, 4, 5)))
+    np.testing.assert_array_equal(reference_inverse_weight_map(np.ones((1, 4, 5))), np.full((1, 4, 5), 0.5))
     classes = np.ones((4, 4), np.int64)
     classes[:, 2:] = 2  # two lesions, no background: N / (2 * 8) = 1
     np.testing.assert_array_equal(inverse_weight_map(one_hot(classes, 3)), np.ones((1, 4, 4)))
     classes[:, 3] = 1  # class 1: columns 0-1 and column 3 (apart), class 2: column 2; still no background
+    k = 3
     np.testing.assert_allclose(
-        inverse_weight_map(one_hot(classes, 3)), reference_inverse_weight_map(one_hot(classes, 3))
+        inverse_weight_map(one_hot(classes, 3)), reference_inverse_weight_map(one_hot(classes, 3)) * (k + 1) / k
     )
 
 

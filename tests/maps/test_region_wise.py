@@ -10,10 +10,10 @@ from monai.data import MetaTensor
 
 from monai_imbalance.maps import active_contour_map, boundary_distance_map, rrw_map
 from monai_imbalance.maps.region_wise import _boundary_torch, _class_index, _rrw_torch
+from tests._reference_maps import one_hot
 from tests._reference_region_wise import (
     active_contour_reference,
     boundary_reference,
-    one_hot,
     random_labels,
     rrw_reference,
     rw_gradient,

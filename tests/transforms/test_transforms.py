@@ -27,7 +27,8 @@ from monai_imbalance.transforms import (
     ComputeRRWMapDict,
     resolve_spacing,
 )
-from tests._reference_maps import random_class_label, random_lesion_mask, reference_rrw_map
+from tests._reference_maps import random_class_label, random_lesion_mask
+from tests._reference_region_wise import rrw_reference
 
 AFFINE = torch.tensor([[2.0, 0, 0, 10], [0, 1.0, 0, -5], [0, 0, 3.0, 7], [0, 0, 0, 1]], dtype=torch.float64)
 SPACING = (2.0, 1.0, 3.0)
@@ -172,8 +173,8 @@ def test_pixdim_spacing_changes_rrw_as_expected():
     classes = class_label()
     label = meta_label(classes)
     out = ComputeRRWMapd("label", num_classes=3)({"label": label})["label_rrw"]
-    np.testing.assert_allclose(out.numpy(), reference_rrw_map(classes[0], 3, SPACING), atol=1e-5)
-    unit = reference_rrw_map(classes[0], 3)
+    np.testing.assert_allclose(out.numpy(), rrw_reference(classes[0], 3, SPACING), atol=1e-5)
+    unit = rrw_reference(classes[0], 3)
     assert np.abs(out.numpy() - unit).max() > 0.05  # the anisotropic affine matters
     # an explicit spacing overrides pixdim; spacing=1 gives the authors' unspaced map
     np.testing.assert_allclose(ComputeRRWMap(spacing=1, num_classes=3)(label).numpy(), unit, atol=1e-5)
