@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -9,9 +10,12 @@ from typing import Any
 
 import torch
 from monai.networks import one_hot
-from monai.utils import LossReduction, look_up_option
+from monai.utils import LossReduction
+
+from monai_imbalance.utils.validation import check_option
 
 __all__ = [
+    "accepts_keyword",
     "check_activation",
     "check_empty_mean",
     "check_input",
@@ -24,15 +28,49 @@ __all__ = [
     "prepare_inputs",
     "reduce_loss",
     "reduce_per_channel",
+    "renamed_keyword",
 ]
 
 
 def check_reduction(reduction: LossReduction | str) -> str:
     """Resolve ``reduction`` to one of ``"none"``, ``"mean"``, ``"sum"`` (closest match suggested on a typo)."""
     try:
-        return str(look_up_option(reduction, LossReduction).value)
+        return str(check_option(reduction, LossReduction, "reduction").value)
     except ValueError as e:
-        raise ValueError(f"`reduction` must be one of 'none', 'mean', 'sum', got {reduction!r}. {e}") from e
+        raise ValueError(f"`reduction` must be one of 'none', 'mean', 'sum', got {reduction!r}. {e}") from None
+
+
+def accepts_keyword(loss: Any, name: str) -> bool:
+    """Whether ``loss``'s ``forward`` (or its call) takes the keyword ``name`` (a ``**kwargs`` takes any).
+
+    The one signature test of the losses that route a map to the loss taking it. A callable without a readable
+    signature (a builtin) is assumed to take it.
+
+    Example:
+        >>> accepts_keyword(torch.nn.L1Loss(), "weight"), accepts_keyword(lambda x, y, weight=None: x, "weight")
+        (False, True)
+    """
+    try:
+        params = inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return True
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def renamed_keyword(new_value: Any, old_value: Any, new: str, old: str, owner: str, default: Any) -> Any:
+    """The value of a renamed keyword: ``new_value``, or a given ``old_value`` with a ``DeprecationWarning``.
+
+    ``old_value`` is ``None`` when the old keyword was not given.
+
+    Raises:
+        TypeError: when both the old and the new keyword are given.
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not default and new_value != default:
+        raise TypeError(f"{owner}: give `{new}` only; `{old}` is its deprecated name.")
+    warnings.warn(f"{owner}(`{old}`=...) is deprecated: use `{new}`.", DeprecationWarning, stacklevel=3)
+    return old_value
 
 
 def check_activation(sigmoid: bool, softmax: bool, other_act: Callable | None) -> None:

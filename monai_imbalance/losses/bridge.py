@@ -7,7 +7,9 @@ map to the *label's metadata* on its way to the device and unpacks it in the los
   ``image``, ``label`` and the map (e.g. ``label_weight`` from ``ComputeInverseWeightMapd``, ``label_rrw`` from
   ``ComputeRRWMapd``) to the device and returns ``(image, label)`` where ``label`` is a ``MetaTensor`` whose
   ``meta[map_key]`` is the map;
-- :class:`MapBridgeLoss` wraps a map-taking loss: ``loss(pred, label.as_tensor(), weight=label.meta[map_key])``.
+- :class:`MapBridgeLoss` wraps a map-taking loss: ``loss(pred, label.as_tensor(), weight=label.meta[map_key])``
+  (the map's keyword, ``map_arg``, is ``weight`` for the voxel-weighted losses and ``rw_map`` for the region-wise
+  loss, as in :func:`~monai_imbalance.reporting.logit_gradient`).
 
 Why this route (measured against MONAI 1.6.1): the label keeps its shape and values, so train-time metrics,
 post transforms, decollation and the evaluator see an ordinary label and need no change; the map is a view
@@ -25,15 +27,16 @@ the losses promote half-precision inputs to float32 before their sums.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from monai.data import MetaTensor
 from monai.engines import PrepareBatch
-from monai.utils import CommonKeys, ensure_tuple
+from monai.utils import CommonKeys, convert_to_tensor, ensure_tuple
 from torch.nn.modules.loss import _Loss
+
+from monai_imbalance.losses._common import accepts_keyword, renamed_keyword
 
 __all__ = ["MapBridgeLoss", "PrepareBatchWithMap"]
 
@@ -48,10 +51,14 @@ class PrepareBatchWithMap(PrepareBatch):
         map_keys: batch keys of the maps, ``(B, 1 or C, *spatial)`` each (e.g. ``"label_weight"``).
         image_key: batch key of the network input.
         label_key: batch key of the label.
-        allow_missing: skip a missing map key (e.g. validation data without maps) instead of raising.
+        allow_missing_keys: skip a missing map key (e.g. validation data without maps) instead of raising
+            (MONAI's name).
+        allow_missing: deprecated name of ``allow_missing_keys`` (a ``DeprecationWarning``).
 
     Raises:
-        KeyError: (when called) a key is missing from the batch and ``allow_missing`` is False.
+        TypeError: when both ``allow_missing_keys`` and ``allow_missing`` are given; (when called) ``batchdata``
+            is not a dictionary.
+        KeyError: (when called) a key is missing from the batch and ``allow_missing_keys`` is False.
 
     Example:
         >>> batch = {"image": torch.zeros(2, 1, 4), "label": torch.ones(2, 1, 4), "label_weight": torch.rand(2, 1, 4)}
@@ -65,12 +72,18 @@ class PrepareBatchWithMap(PrepareBatch):
         map_keys: str | Sequence[str] = "label_weight",
         image_key: str = CommonKeys.IMAGE,
         label_key: str = CommonKeys.LABEL,
-        allow_missing: bool = False,
+        allow_missing_keys: bool = False,
+        *,
+        allow_missing: bool | None = None,
     ) -> None:
         self.map_keys = ensure_tuple(map_keys)
         self.image_key = image_key
         self.label_key = label_key
-        self.allow_missing = allow_missing
+        self.allow_missing_keys = bool(
+            renamed_keyword(
+                allow_missing_keys, allow_missing, "allow_missing_keys", "allow_missing", "PrepareBatchWithMap", False
+            )
+        )
 
     def __call__(
         self,
@@ -98,31 +111,31 @@ class PrepareBatchWithMap(PrepareBatch):
             out.is_batch = True
         for key in self.map_keys:
             if key not in batchdata:
-                if self.allow_missing:
+                if self.allow_missing_keys:
                     continue
                 raise KeyError(
                     f"Map key `{key}` not found in the batch; available keys: {sorted(batchdata)}. Add the map "
-                    "transform (e.g. ComputeInverseWeightMapd) or set `allow_missing=True`."
+                    "transform (e.g. ComputeInverseWeightMapd) or set `allow_missing_keys=True`."
                 )
-            m = batchdata[key]
-            m = m.as_tensor() if isinstance(m, MetaTensor) else torch.as_tensor(m)
+            m = convert_to_tensor(batchdata[key], track_meta=False)  # a MetaTensor's plain tensor
             out.meta[key] = m.to(device=device, non_blocking=non_blocking)
         return image, out
 
 
 class MapBridgeLoss(_Loss):
-    """Call ``loss(input, target, **{loss_arg: target.meta[map_key]})``: the map from :class:`PrepareBatchWithMap`.
+    """Call ``loss(input, target, **{map_arg: target.meta[map_key]})``: the map from :class:`PrepareBatchWithMap`.
 
     Args:
         loss: a loss taking the map as a keyword argument (``weight`` for the voxel-weighted losses, ``rw_map``
             for :class:`~monai_imbalance.losses.RegionWiseLoss`).
         map_key: the key given to :class:`PrepareBatchWithMap`.
-        loss_arg: keyword of ``loss`` receiving the map; None picks the one of ``weight`` / ``rw_map`` that
+        map_arg: keyword of ``loss`` receiving the map; None picks the one of ``weight`` / ``rw_map`` that
             ``loss.forward`` accepts.
+        loss_arg: deprecated name of ``map_arg`` (a ``DeprecationWarning``).
 
     Raises:
-        TypeError: when ``loss`` is not callable.
-        ValueError: when ``loss_arg`` is None and ``loss.forward`` accepts both or neither of ``weight``/``rw_map``.
+        TypeError: when ``loss`` is not callable, or both ``map_arg`` and ``loss_arg`` are given.
+        ValueError: when ``map_arg`` is None and ``loss.forward`` accepts both or neither of ``weight``/``rw_map``.
 
     Example:
         >>> from monai_imbalance.losses import VoxelWeightedBCELoss
@@ -133,22 +146,29 @@ class MapBridgeLoss(_Loss):
         tensor(1.3863)
     """
 
-    def __init__(self, loss: torch.nn.Module, map_key: str = "label_weight", loss_arg: str | None = None) -> None:
+    def __init__(
+        self,
+        loss: torch.nn.Module,
+        map_key: str = "label_weight",
+        map_arg: str | None = None,
+        *,
+        loss_arg: str | None = None,
+    ) -> None:
         super().__init__()
         if not callable(loss):
             raise TypeError(f"`loss` must be a callable loss, got {type(loss).__name__}.")
-        if loss_arg is None:
-            params = inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters
-            found = [a for a in ("weight", "rw_map") if a in params]
+        map_arg = renamed_keyword(map_arg, loss_arg, "map_arg", "loss_arg", "MapBridgeLoss", default=None)
+        if map_arg is None:
+            found = [a for a in ("weight", "rw_map") if accepts_keyword(loss, a)]
             if len(found) != 1:
                 raise ValueError(
                     f"Cannot tell which argument of {type(loss).__name__}.forward takes the map (found {found}); "
-                    "set `loss_arg`."
+                    "set `map_arg`."
                 )
-            loss_arg = found[0]
+            map_arg = found[0]
         self.loss = loss
         self.map_key = map_key
-        self.loss_arg = loss_arg
+        self.map_arg: str = map_arg
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Unpack the map from ``target.meta`` and call the wrapped loss on the plain target.
@@ -162,5 +182,5 @@ class MapBridgeLoss(_Loss):
                 f"`target` carries no map under `{self.map_key}`: use `prepare_batch=PrepareBatchWithMap("
                 f"'{self.map_key}')` in the engine (SupervisedTrainer(compile=True) drops the label's metadata)."
             )
-        plain = target.as_tensor() if isinstance(target, MetaTensor) else target
-        return self.loss(input, plain, **{self.loss_arg: meta[self.map_key]})
+        plain = convert_to_tensor(target, track_meta=False)  # a MetaTensor's plain tensor
+        return self.loss(input, plain, **{self.map_arg: meta[self.map_key]})

@@ -2,24 +2,14 @@ r"""Weighted sum of two losses with a fixed or per-epoch decreasing weight (equa
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 from torch.nn.modules.loss import _Loss
 
+from monai_imbalance.losses._common import accepts_keyword
 from monai_imbalance.utils.validation import check_number
 
 __all__ = ["ScheduledCombinedLoss"]
-
-
-def _accepts(loss: torch.nn.Module, name: str) -> bool:
-    """Whether ``loss``'s ``forward`` (or call) takes ``name`` as a keyword (``**kwargs`` included)."""
-    try:
-        params = inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class ScheduledCombinedLoss(_Loss):
@@ -77,7 +67,7 @@ class ScheduledCombinedLoss(_Loss):
         self.alpha_step = alpha_step
         self.alpha_min = alpha_min
         self.alpha = alpha
-        self._kw = {key: (_accepts(loss_a, key), _accepts(loss_b, key)) for key in ("weight", "rw_map")}
+        self._kw = {key: (accepts_keyword(loss_a, key), accepts_keyword(loss_b, key)) for key in ("weight", "rw_map")}
 
     def alpha_at(self, epoch: int) -> float:
         r"""Return :math:`\alpha` at the 1-based ``epoch``.

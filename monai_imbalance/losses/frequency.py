@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from monai.utils import LossReduction, StrEnum, look_up_option
+from monai.utils import LossReduction, StrEnum
 from torch.nn.modules.loss import _Loss
 
 from monai_imbalance.losses._common import check_reduction, prepare_inputs, reduce_loss
-from monai_imbalance.utils.validation import check_number
+from monai_imbalance.utils.validation import check_number, check_option
 
 __all__ = ["FrequencyWeightMode", "FrequencyWeightedBCELoss"]
 
@@ -63,9 +63,9 @@ class FrequencyWeightedBCELoss(_Loss):
     ) -> None:
         super().__init__(reduction=check_reduction(reduction))
         try:
-            self.mode = look_up_option(mode, FrequencyWeightMode)
+            self.mode = check_option(mode, FrequencyWeightMode, "mode")
         except ValueError as e:
-            raise ValueError(f"`mode` must be 'probability' or 'label', got {mode!r}. {e}") from e
+            raise ValueError(f"`mode` must be 'probability' or 'label', got {mode!r}. {e}") from None
         # > 0: with 0 an empty class in label mode gives w_c = n / 0 = inf and inf * 0 = NaN
         smooth_dr = check_number(smooth_dr, "smooth_dr", low=0.0, low_open=True)
         self.include_background = include_background

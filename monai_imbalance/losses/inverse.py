@@ -2,25 +2,14 @@ r"""Inverse lesion-size weighting of any voxel-weighted loss, computed from the 
 
 from __future__ import annotations
 
-import inspect
-
 import torch
+from monai.utils import convert_to_tensor
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance.losses._common import check_integer_values, check_values
-from monai_imbalance.maps.inverse import _check_args
-from monai_imbalance.maps.region_wise import _check_num_classes
+from monai_imbalance.losses._common import accepts_keyword, check_integer_values, check_values
+from monai_imbalance.utils.validation import check_connectivity, check_fraction, check_num_classes, check_weight_clip
 
 __all__ = ["InverseWeightedLoss"]
-
-
-def _takes_weight(loss: object) -> bool:
-    """Whether ``loss``'s ``forward`` (or call) accepts a ``weight`` keyword (``**kwargs`` included)."""
-    try:
-        params = inspect.signature(loss.forward if hasattr(loss, "forward") else loss).parameters  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        return True
-    return "weight" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class InverseWeightedLoss(_Loss):
@@ -76,23 +65,18 @@ class InverseWeightedLoss(_Loss):
         super().__init__()
         if not callable(loss):
             raise TypeError(f"`loss` must be a callable loss module, got {type(loss).__name__}.")
-        if not _takes_weight(loss):
+        if not accepts_keyword(loss, "weight"):
             raise TypeError(
                 f"`loss` must take the weights as `forward(input, target, weight=...)`, but "
                 f"{type(loss).__name__}.forward has no `weight` argument; wrap a voxel-weighted loss such as "
                 "VoxelWeightedDiceLoss."
             )
-        if connectivity is not None:  # the upper bound (the number of spatial dims) is checked on the target
-            if isinstance(connectivity, bool) or not isinstance(connectivity, int):
-                raise TypeError(f"`connectivity` must be None or a positive int, got {connectivity!r}.")
-            if connectivity < 1:
-                raise ValueError(
-                    f"`connectivity` must be None (full) or a positive int (orthogonal hops), got {connectivity}."
-                )
-        self.threshold, self.min_weight, self.max_weight = _check_args(threshold, min_weight, max_weight)
+        # the upper bound of `connectivity` (the number of spatial dims) is checked on the target
+        self.connectivity = check_connectivity(connectivity)
+        self.threshold = check_fraction(threshold, "threshold")
+        self.min_weight, self.max_weight = check_weight_clip(min_weight, max_weight)
+        self.num_classes = check_num_classes(num_classes)
         self.loss = loss
-        self.connectivity = connectivity
-        self.num_classes = _check_num_classes(num_classes)
 
     def _check_target(self, target: torch.Tensor, input: torch.Tensor | None = None) -> None:
         if not isinstance(target, torch.Tensor):
@@ -132,8 +116,7 @@ class InverseWeightedLoss(_Loss):
     def _weight_map(self, target: torch.Tensor) -> torch.Tensor:
         from monai_imbalance.maps.inverse import inverse_weight_map
 
-        t = target.as_tensor() if hasattr(target, "as_tensor") else target
-        t = t.detach()
+        t = convert_to_tensor(target, track_meta=False).detach()  # a MetaTensor's plain tensor
         if t.shape[0] == 0:
             return torch.zeros((0, 1, *t.shape[2:]), dtype=torch.float32, device=t.device)
         index = t.shape[1] == 1 and self.num_classes is not None

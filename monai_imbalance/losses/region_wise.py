@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from monai.utils import LossReduction
+from monai.utils import LossReduction, convert_to_tensor
 from torch.nn.modules.loss import _Loss
 
 from monai_imbalance.losses._common import (
@@ -14,9 +14,10 @@ from monai_imbalance.losses._common import (
     check_reduction,
     check_values,
     reduce_loss,
+    renamed_keyword,
     to_compute_dtype,
 )
-from monai_imbalance.utils.validation import check_spacing
+from monai_imbalance.utils.validation import check_spacing_setting
 
 __all__ = ["RegionWiseLoss", "two_class_probabilities"]
 
@@ -46,16 +47,19 @@ class RegionWiseLoss(_Loss):
     the background class is included and the class sum divided by ``C`` as in the authors' code). The map
     ``Z`` decides the loss: the rectified region-wise (RRW) map of eq. 4 (default, computed from ``target`` on
     its device when ``rw_map`` is None), the RW-Boundary map (boundary loss), ``1 - Y`` (active contour) or any
-    map made by a transform. ``squared=True`` (:math:`k = 2`) is the form equivalent to the one-sided Hausdorff
+    map made by a transform. ``squared_pred=True`` (:math:`k = 2`) is the form equivalent to the one-sided Hausdorff
     loss (supplement B). A single logit channel is a two-class softmax of ``[0, x]``: maps then have 2 channels.
 
     Args:
-        spacing: voxel spacing (mm) for the RRW map computed from ``target``; None means unit spacing.
-        squared: square the probabilities (:math:`k = 2`).
+        spacing: voxel spacing (mm) for the RRW map computed from ``target``: one number or one per spatial
+            dimension; None means unit spacing.
+        squared_pred: square the probabilities (:math:`k = 2`), MONAI's name (``DiceLoss(squared_pred=...)``).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``(B, C, *spatial)``).
+        squared: deprecated name of ``squared_pred`` (a ``DeprecationWarning``).
 
     Raises:
-        TypeError, ValueError: when ``spacing`` or ``reduction`` is invalid.
+        TypeError, ValueError: when ``spacing`` or ``reduction`` is invalid, or both ``squared_pred`` and
+            ``squared`` are given.
 
     Example:
         >>> x = torch.tensor([[[2.0, 0.0, -1.0]]])  # one logit channel: two classes
@@ -67,22 +71,22 @@ class RegionWiseLoss(_Loss):
     def __init__(
         self,
         spacing: Sequence[float] | float | None = None,
-        squared: bool = False,
+        squared_pred: bool = False,
         reduction: LossReduction | str = "mean",
+        *,
+        squared: bool | None = None,
     ) -> None:
         super().__init__(reduction=check_reduction(reduction))
-        if spacing is not None:
-            check_spacing(
-                spacing, len(spacing) if isinstance(spacing, Sequence) and not isinstance(spacing, str) else 1
-            )
-        self.spacing = spacing
-        self.squared = squared
+        self.spacing = check_spacing_setting(spacing)
+        self.squared_pred = bool(
+            renamed_keyword(squared_pred, squared, "squared_pred", "squared", "RegionWiseLoss", default=False)
+        )
 
     def rrw_map(self, target: torch.Tensor, num_classes: int) -> torch.Tensor:
         """RRW map ``(B, num_classes, *spatial)`` of a batch of index or one-hot labels, on ``target``'s device."""
         from monai_imbalance.maps.region_wise import rrw_map
 
-        plain = target.as_tensor() if hasattr(target, "as_tensor") else target  # MetaTensor -> Tensor
+        plain = convert_to_tensor(target, track_meta=False)  # a MetaTensor's plain tensor
         if plain.shape[0] == 0:
             return torch.zeros((0, num_classes, *plain.shape[2:]), dtype=torch.float32, device=plain.device)
         maps = []
@@ -143,6 +147,6 @@ class RegionWiseLoss(_Loss):
         check_values(input, "input", "finite values (NaN / inf logits)")
         check_values(rw_map, "rw_map", "finite values")
         s = two_class_probabilities(to_compute_dtype(input))
-        if self.squared:
+        if self.squared_pred:
             s = s * s
         return reduce_loss(s * rw_map.to(s), self.reduction)

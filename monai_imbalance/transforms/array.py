@@ -11,18 +11,25 @@ from collections.abc import Sequence
 from copy import deepcopy
 from typing import Any, cast
 
-import numpy as np
 import torch
 from monai.config.type_definitions import NdarrayOrTensor
 from monai.data.meta_obj import get_track_meta
 from monai.data.meta_tensor import MetaTensor
 from monai.data.utils import affine_to_spacing
 from monai.transforms.transform import Transform
-from monai.utils import StrEnum, TransformBackends, convert_to_tensor, look_up_option
+from monai.utils import StrEnum, TransformBackends, convert_to_tensor
 
-from monai_imbalance.maps.inverse import _check_args, inverse_weight_map
+from monai_imbalance.maps.inverse import inverse_weight_map
 from monai_imbalance.maps.region_wise import active_contour_map, boundary_distance_map, rrw_map
-from monai_imbalance.utils.validation import check_spacing
+from monai_imbalance.utils.validation import (
+    check_connectivity,
+    check_fraction,
+    check_num_classes,
+    check_option,
+    check_spacing,
+    check_spacing_setting,
+    check_weight_clip,
+)
 
 __all__ = ["BoundaryMapKind", "ComputeBoundaryMap", "ComputeInverseWeightMap", "ComputeRRWMap"]
 
@@ -35,46 +42,17 @@ class BoundaryMapKind(StrEnum):
 
 
 def _like_label(out: NdarrayOrTensor, label: Any) -> NdarrayOrTensor:
-    """Wrap a computed map as the label: a MetaTensor label gives a MetaTensor with a copy of its metadata."""
-    if isinstance(label, MetaTensor):
-        if not get_track_meta():
-            return out.as_tensor() if isinstance(out, MetaTensor) else out
-        plain = out.as_tensor() if isinstance(out, MetaTensor) else torch.as_tensor(out)
+    """Wrap a computed map as the label: a MetaTensor label gives a MetaTensor with a copy of its metadata.
+
+    MONAI's ``convert_to_dst_type`` would give the map the label's own affine tensor (an in-place change of one
+    would change the other): the metadata is deep-copied instead.
+    """
+    if isinstance(label, MetaTensor) and get_track_meta():
+        plain = convert_to_tensor(out, track_meta=False)
         return MetaTensor(plain, meta=deepcopy(label.meta), applied_operations=deepcopy(label.applied_operations))
     if isinstance(label, torch.Tensor):
         return convert_to_tensor(out, track_meta=get_track_meta())
     return out
-
-
-def _check_connectivity_setting(connectivity: Any) -> int | None:
-    if connectivity is None:
-        return None
-    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)):
-        raise TypeError(f"`connectivity` must be None or a positive int, got {connectivity!r}.")
-    if connectivity < 1:
-        raise ValueError(f"`connectivity` must be None (full) or a positive int (orthogonal hops), got {connectivity}.")
-    return int(connectivity)
-
-
-def _check_num_classes(num_classes: Any) -> int | None:
-    if num_classes is None:
-        return None
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(f"`num_classes` must be None or an int, got {num_classes!r}.")
-    if num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive int, got {num_classes}.")
-    return int(num_classes)
-
-
-def _check_spacing_setting(spacing: Any) -> float | tuple[float, ...] | None:
-    """Validate a spacing given at construction (the number of dimensions is checked on the label)."""
-    if spacing is None:
-        return None
-    if isinstance(spacing, (int, float, np.integer, np.floating)) and not isinstance(spacing, bool):
-        return check_spacing(spacing, 1)[0]  # type: ignore[index]
-    if isinstance(spacing, (Sequence, np.ndarray, torch.Tensor)) and not isinstance(spacing, str):
-        return check_spacing(spacing, len(spacing))
-    raise TypeError(f"`spacing` must be None, a number or a sequence of numbers, got {type(spacing).__name__}.")
 
 
 def resolve_spacing(label: Any, spacing: Any = None) -> tuple[float, ...] | None:
@@ -93,6 +71,7 @@ def resolve_spacing(label: Any, spacing: Any = None) -> tuple[float, ...] | None
             read from a MetaTensor's affine (NaN, or a zero column) names the affine.
 
     Example:
+        >>> import numpy as np
         >>> from monai.data import MetaTensor
         >>> resolve_spacing(MetaTensor(torch.zeros(1, 4, 4, 4), affine=torch.diag(torch.tensor([2.0, 1, 3, 1]))))
         (2.0, 1.0, 3.0)
@@ -134,6 +113,7 @@ class ComputeInverseWeightMap(Transform):
         ValueError: when an argument is out of range (at construction) or the label is invalid (at call).
 
     Example:
+        >>> import numpy as np
         >>> ComputeInverseWeightMap()(np.array([[1, 0, 1, 0, 1, 1, 0, 0]]))
         array([[2. , 0.5, 2. , 0.5, 1. , 1. , 0.5, 0.5]], dtype=float32)
         >>> ComputeInverseWeightMap(num_classes=3)(np.array([[1, 2, 0, 0]]))
@@ -150,9 +130,10 @@ class ComputeInverseWeightMap(Transform):
         max_weight: float | None = None,
         num_classes: int | None = None,
     ) -> None:
-        self.connectivity = _check_connectivity_setting(connectivity)
-        self.threshold, self.min_weight, self.max_weight = _check_args(threshold, min_weight, max_weight)
-        self.num_classes = _check_num_classes(num_classes)
+        self.connectivity = check_connectivity(connectivity)
+        self.threshold = check_fraction(threshold, "threshold")
+        self.min_weight, self.max_weight = check_weight_clip(min_weight, max_weight)
+        self.num_classes = check_num_classes(num_classes)
 
     def __call__(self, label: NdarrayOrTensor) -> NdarrayOrTensor:
         """Return the ``(1, *spatial)`` float32 weight map of ``label`` (``(1, *spatial)`` or one-hot)."""
@@ -181,6 +162,7 @@ class ComputeRRWMap(Transform):
         ValueError: when an argument is out of range (at construction) or the label is invalid (at call).
 
     Example:
+        >>> import numpy as np
         >>> ComputeRRWMap()(np.array([[0, 1, 1, 1, 0]]))
         array([[-1. ,  1. ,  1. ,  1. , -1. ],
                [ 1. , -0.5, -1. , -0.5,  1. ]], dtype=float32)
@@ -189,8 +171,8 @@ class ComputeRRWMap(Transform):
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]  # noqa: RUF012 (MONAI convention)
 
     def __init__(self, spacing: Sequence[float] | float | None = None, num_classes: int | None = None) -> None:
-        self.spacing = _check_spacing_setting(spacing)
-        self.num_classes = _check_num_classes(num_classes)
+        self.spacing = check_spacing_setting(spacing)
+        self.num_classes = check_num_classes(num_classes)
 
     def __call__(self, label: NdarrayOrTensor, spacing: Sequence[float] | float | None = None) -> NdarrayOrTensor:
         """Return the ``(C, *spatial)`` float32 RRW map; ``spacing`` overrides the constructor's and ``pixdim``."""
@@ -223,6 +205,7 @@ class ComputeBoundaryMap(Transform):
         UserWarning: when a ``spacing`` is given with ``kind="active_contour"``, which ignores it.
 
     Example:
+        >>> import numpy as np
         >>> ComputeBoundaryMap()(np.array([[0, 1, 1, 1, 0]]))[1]
         array([ 1.,  0., -1.,  0.,  1.], dtype=float32)
         >>> ComputeBoundaryMap("active_contour")(np.array([[0, 1, 1, 1, 0]]))
@@ -241,11 +224,11 @@ class ComputeBoundaryMap(Transform):
         if not isinstance(kind, str):
             raise TypeError(f"`kind` must be 'kervadec' or 'active_contour', got {kind!r} ({type(kind).__name__}).")
         try:
-            self.kind = BoundaryMapKind(look_up_option(kind, BoundaryMapKind))
+            self.kind = check_option(kind, BoundaryMapKind, "kind")
         except ValueError as e:
-            raise ValueError(f"`kind` must be 'kervadec' or 'active_contour', got {kind!r}. {e}".strip()) from e
-        self.spacing = _check_spacing_setting(spacing)
-        self.num_classes = _check_num_classes(num_classes)
+            raise ValueError(f"`kind` must be 'kervadec' or 'active_contour', got {kind!r}. {e}") from None
+        self.spacing = check_spacing_setting(spacing)
+        self.num_classes = check_num_classes(num_classes)
         if self.kind == BoundaryMapKind.ACTIVE_CONTOUR and spacing is not None:
             warnings.warn("`spacing` is ignored with kind='active_contour' (the map has no distances).", stacklevel=2)
 

@@ -318,7 +318,7 @@ def check_spacing_setting(spacing: Any, name: str = "spacing") -> float | tuple[
         return cast(tuple[float, ...], check_spacing(spacing, 1, name))[0]
     if isinstance(spacing, Sequence) and not isinstance(spacing, str):
         return check_spacing(spacing, len(spacing), name)
-    raise TypeError(f"`{name}` must be None, a number or a sequence of numbers, got {type(spacing).__name__}.")
+    raise TypeError(f"`{name}` must be a number or a sequence of numbers, got {type(spacing).__name__}.")
 
 
 def check_weight_clip(min_weight: Any, max_weight: Any) -> tuple[float | None, float | None]:

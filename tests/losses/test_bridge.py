@@ -113,7 +113,7 @@ def _config(kind, amp, accumulation_steps, max_epochs=3):
             "prepare_batch": {
                 "_target_": "monai_imbalance.losses.PrepareBatchWithMap",
                 "map_keys": key,
-                "allow_missing": True,
+                "allow_missing_keys": True,
             },
             "postprocessing": post,
             "key_val_metric": {"val_dice": metric},
@@ -223,7 +223,7 @@ def test_plain_tensor_batches_and_missing_keys():
     del batch["label_weight"]
     with pytest.raises(KeyError, match="label_weight"):
         PrepareBatchWithMap()(batch)
-    _, label = PrepareBatchWithMap(allow_missing=True)(batch)
+    _, label = PrepareBatchWithMap(allow_missing_keys=True)(batch)
     with pytest.raises(KeyError, match="PrepareBatchWithMap"):
         MapBridgeLoss(VoxelWeightedBCELoss())(torch.zeros(2, 1, 4), label)
     with pytest.raises(KeyError, match="PrepareBatchWithMap"):
@@ -235,11 +235,27 @@ def test_plain_tensor_batches_and_missing_keys():
 
 
 def test_loss_argument_detection():
-    assert MapBridgeLoss(VoxelWeightedBCELoss()).loss_arg == "weight"
-    assert MapBridgeLoss(RegionWiseLoss(), "label_rrw").loss_arg == "rw_map"
+    assert MapBridgeLoss(VoxelWeightedBCELoss()).map_arg == "weight"
+    assert MapBridgeLoss(RegionWiseLoss(), "label_rrw").map_arg == "rw_map"
     combined = ScheduledCombinedLoss(VoxelWeightedDiceLoss(), RegionWiseLoss())
-    with pytest.raises(ValueError, match="loss_arg"):
+    with pytest.raises(ValueError, match="set `map_arg`"):
         MapBridgeLoss(combined, "label_rrw")
-    assert MapBridgeLoss(combined, "label_rrw", loss_arg="rw_map").loss_arg == "rw_map"
+    assert MapBridgeLoss(combined, "label_rrw", map_arg="rw_map").map_arg == "rw_map"
     with pytest.raises(TypeError, match="`loss`"):
         MapBridgeLoss(3)
+
+
+def test_deprecated_keywords_still_work_and_warn():
+    batch = {"image": torch.zeros(2, 1, 4), "label": torch.ones(2, 1, 4)}
+    with pytest.warns(DeprecationWarning, match=r"PrepareBatchWithMap\(`allow_missing`=...\) is deprecated: use"):
+        prepare = PrepareBatchWithMap(allow_missing=True)
+    assert prepare.allow_missing_keys is True
+    _, label = prepare(batch)
+    assert "label_weight" not in label.meta
+    combined = ScheduledCombinedLoss(VoxelWeightedDiceLoss(), RegionWiseLoss())
+    with pytest.warns(DeprecationWarning, match=r"MapBridgeLoss\(`loss_arg`=...\) is deprecated: use `map_arg`"):
+        assert MapBridgeLoss(combined, "label_rrw", loss_arg="rw_map").map_arg == "rw_map"
+    with pytest.raises(TypeError, match="give `map_arg` only"):
+        MapBridgeLoss(combined, "label_rrw", map_arg="rw_map", loss_arg="rw_map")
+    with pytest.raises(TypeError, match="give `allow_missing_keys` only"):
+        PrepareBatchWithMap(allow_missing_keys=True, allow_missing=True)

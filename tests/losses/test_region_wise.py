@@ -33,7 +33,7 @@ def test_value_matches_formula(squared, reduction):
     s = np.exp(x.numpy()) / np.exp(x.numpy()).sum(1, keepdims=True)
     terms = (s**2 if squared else s) * z.numpy()
     expected = {"mean": terms.mean(), "sum": terms.sum(), "none": terms}[reduction]
-    got = RegionWiseLoss(squared=squared, reduction=reduction)(x, labels, rw_map=z)
+    got = RegionWiseLoss(squared_pred=squared, reduction=reduction)(x, labels, rw_map=z)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
 
 
@@ -98,7 +98,7 @@ def test_gradcheck_float64():
     z = _ref_maps(labels, 3)
     x.requires_grad_(True)
     for squared in (False, True):
-        loss = RegionWiseLoss(squared=squared)
+        loss = RegionWiseLoss(squared_pred=squared)
         assert torch.autograd.gradcheck(lambda inp, loss=loss: loss(inp, None, rw_map=z), (x,))
 
 
@@ -148,3 +148,20 @@ def test_metatensor_target_inside_engines():
 
     x, labels = _batch(7, 3)
     torch.testing.assert_close(RegionWiseLoss()(x, MetaTensor(labels)), RegionWiseLoss()(x, labels))
+
+
+def test_squared_is_the_deprecated_name_of_squared_pred():
+    x, labels = _batch(0, 3)
+    z = _ref_maps(labels, 3)
+    with pytest.warns(DeprecationWarning, match=r"RegionWiseLoss\(`squared`=...\) is deprecated: use `squared_pred`"):
+        old = RegionWiseLoss(squared=True)
+    assert old.squared_pred is True
+    torch.testing.assert_close(old(x, labels, rw_map=z), RegionWiseLoss(squared_pred=True)(x, labels, rw_map=z))
+    with pytest.raises(TypeError, match="give `squared_pred` only"):
+        RegionWiseLoss(squared_pred=True, squared=True)
+
+
+def test_spacing_setting_is_stored_validated():
+    assert RegionWiseLoss(spacing=2).spacing == 2.0
+    assert RegionWiseLoss(spacing=np.array([1, 2.5])).spacing == (1.0, 2.5)
+    assert RegionWiseLoss().spacing is None
