@@ -82,12 +82,20 @@ def write_multiclass_report(
     )
     (out / f"{prefix}.md").write_text(md + "\n")
 
-    fig = agg_figure(figsize=(4 + 1.2 * len(names), 4), layout="constrained")  # the session's backend untouched
+    fig = agg_figure(figsize=(4 + 1.6 * len(names), 4.2), layout="constrained")  # the session's backend untouched
     axes = fig.subplots(1, 2)
     for ax, m, label in zip(axes, _METRICS, ("Dice", "HD95 (mm)"), strict=True):
         data = [[float(r[m][c]) for r in records if math.isfinite(float(r[m][c]))] for c in range(len(names))]
         ax.boxplot([d if d else [float("nan")] for d in data])
-        ax.set_xticks(range(1, len(names) + 1), names, rotation=30)
+        for i, d in enumerate(data, start=1):  # every case as a dot (a box of a few cases hides them)
+            ax.plot([i + 0.25 * (k + 0.5 - len(d) / 2) / len(d) for k in range(len(d))], d, "o", ms=3, color="C0")
+            if not d:  # no finite value: the class was absent or never predicted in every case
+                ax.text(i, 0.5, "n/a", transform=ax.get_xaxis_transform(), ha="center", color="0.4")
+        ax.set_xticks(range(1, len(names) + 1), [f"{n}\n(n={len(d)})" for n, d in zip(names, data, strict=True)])
         ax.set_ylabel(label)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylim(-0.02, 1.02)  # Dice on its whole range
+    axes[1].set_ylim(bottom=0)
+    fig.suptitle(f"Evaluation of {len(records)} cases{where} (box: quartiles; dots: cases)", fontsize="medium")
     save_png(fig, out / f"{prefix}.png")
     return report

@@ -1,7 +1,8 @@
 """PNG plots of lesion-wise reports: FROC curves with bootstrap bands, recall by lesion-size group.
 
 Headless: figures are :class:`matplotlib.figure.Figure` objects drawn on their own Agg canvas, so neither
-pyplot's global state nor the session's backend is touched.
+pyplot's global state nor the session's backend is touched. Constrained layout keeps every label inside the
+figure; legends and warnings sit outside the axes, so they never cover a curve or a bar.
 """
 
 from __future__ import annotations
@@ -37,9 +38,20 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width)
 
 
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _legend_right(ax: Any) -> None:
+    """The legend to the right of the axes, its top at theirs (constrained layout makes room for it)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    FigureCanvasAgg(fig)
     fig.savefig(path, dpi=_DPI, format="png")
     return path
 
@@ -52,9 +64,9 @@ def plot_froc(
     A curve is the recall :math:`R(f)` read as the average recall reads it (linear interpolation over the
     FROC points with the origin prepended, held beyond the last point); the band is the report's
     ``froc.band`` (bootstrap mean ± one standard deviation); dotted vertical lines mark the first report's
-    FP rates and dots the recall at them. The x axis covers the FP rates and the whole measured FP range. A
-    report without lesions is listed in the legend as such; ``warning`` (e.g. the over-segmentation warning of
-    a report) is printed in red across the top of the axes.
+    FP rates and dots the recall at them. The x axis covers the FP rates and the whole measured FP range. The
+    legend is to the right of the axes; a report without lesions is listed in it as such; ``warning`` (e.g. the
+    over-segmentation warning of a report) is printed in red above the axes.
 
     Args:
         reports: ``{method name: lesion_report dict}`` (:func:`~monai_imbalance.reporting.lesion_report`).
@@ -91,7 +103,7 @@ def plot_froc(
         if fps.size and np.isfinite(fps).any():
             hi = max(hi, float(np.nanmax(fps)) * 1.25)
 
-    fig = Figure(figsize=(6.4, 4.8))
+    fig = _figure(9.6, 4.8)
     ax = fig.add_subplot()
     colours = [f"C{i}" for i in range(len(reps))]
     for colour, (name, rep) in zip(colours, reps.items(), strict=True):
@@ -133,21 +145,10 @@ def plot_froc(
         ax.set_xticks(ticks, [f"{r:g}" for r in ticks])
         ax.minorticks_off()
     ax.grid(True, which="major", axis="y", alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
-    if warning:
-        ax.text(
-            0.02,
-            0.9,
-            "\n".join(_wrap(f"Warning: {warning}", 70)),
-            transform=ax.transAxes,
-            va="top",
-            ha="left",
-            fontsize="small",
-            color="#b00020",
-            bbox={"facecolor": "white", "edgecolor": "#b00020", "alpha": 0.9},
-        )
+    _legend_right(ax)
+    if warning:  # above the axes, never over the curves
+        fig.suptitle("\n".join(_wrap(f"Warning: {warning}", 110)), color="#b00020", fontsize="small")
     ax.set_title(title or "FROC (band: bootstrap mean ± std)")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -156,7 +157,7 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
 
     Error bars are the bootstrap standard deviation of the group's average recall; the number of lesions
     (``n=``) is written above every bar; a group without lesions shows ``n/a``. Groups are matched by name
-    across reports (union, in the order they first appear).
+    across reports (union, in the order they first appear). The legend is to the right of the axes.
 
     Args:
         reports: ``{method name: lesion_report dict}``.
@@ -197,7 +198,8 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
                 )
                 labels[g["name"]] = f"{g['name']}\n{rng}" if rng != "all" else g["name"]
 
-    fig = Figure(figsize=(min(14.0, max(4.8, 1.6 + 1.1 * len(names) * max(1, len(reps)))), 4.8))  # capped width
+    # the axes' width grows with the bars (capped); the legend column adds its own
+    fig = _figure(min(14.0, max(4.8, 1.6 + 1.1 * len(names) * max(1, len(reps)))) + 1.6, 4.8)
     ax = fig.add_subplot()
     width = 0.8 / len(reps)
     x = np.arange(len(names))
@@ -225,7 +227,6 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
     ax.set_xlabel(f"lesion {by} ({'mm³' if by == 'volume' else 'mm'}, or voxels without spacing)")
     ax.set_ylabel("average recall (± bootstrap std)")
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    _legend_right(ax)
     ax.set_title(title or "Recall by lesion size")
-    fig.tight_layout()
     return _save(fig, path)

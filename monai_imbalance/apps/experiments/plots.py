@@ -127,12 +127,14 @@ def plot_multiclass_scores(summary: Mapping[str, Any], path: str | Path, title: 
             std = [0.0 if s["std"] is None else s["std"] for s in stats]
             x = np.arange(len(classes)) + (j - (len(losses) - 1) / 2) * width
             ax.bar(x, mean, width, yerr=std, capsize=2, label=loss)
-            for xi, mi, s in zip(x, mean, stats, strict=True):
+            for xi, mi, si, s in zip(x, mean, std, stats, strict=True):  # the star above the error bar
                 if s["p_value"] is not None and s["p_value"] < 0.05 and np.isfinite(mi):
-                    ax.text(xi, mi, "*", ha="center", va="bottom")
+                    ax.text(xi, mi + si, "*", ha="center", va="bottom")
         ax.set_xticks(range(len(classes)), classes, rotation=20)
         ax.set_ylabel(label)
-    axes[0].set_ylim(0, 1.05)
+    axes[0].set_ylim(0, 1.12)  # room for a star above a Dice of 1
+    axes[0].set_yticks(np.linspace(0.0, 1.0, 6))
+    axes[1].set_ylim(bottom=0)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize="small")
     fig.suptitle(title or f"Per-class scores (* p < 0.05 against {summary['reference']})")
