@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import re
+import shlex
 import tempfile
 from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README_PATH = Path(__file__).resolve().parents[1] / "README.md"
+README = README_PATH.read_text()
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 
@@ -34,11 +38,36 @@ def test_transform_example_crops_the_built_in_data_it_generates(tmp_path, monkey
     assert f"# {printed}" in block  # the output written under the block is the one it prints
 
 
-def test_main_command_trains_and_evaluates_the_lesion_bundle():
+def _main_command_runs() -> list[list[str]]:
+    """The ``--config_file`` lists of the main command's ``python -m monai.bundle run`` calls, in order."""
     block = README.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     assert "pip install torch==2.13.0 -e ." in block
-    assert "lesion_inverse_weighting/configs/train.yaml" in block
-    assert "lesion_inverse_weighting/configs/evaluate.yaml" in block
+    runs = []
+    for call in block.split("&&"):
+        if "monai.bundle run" in call:
+            value = shlex.split(call)[shlex.split(call).index("--config_file") + 1]
+            runs.append(ast.literal_eval(value) if value.startswith("[") else [value])
+    return runs
+
+
+def test_main_command_trains_and_evaluates_the_lesion_bundle(tmp_path, lesion_data, one_thread):
+    """The main command's two runs, in process on the tiny built-in data: training writes the model, the second
+    run (train.yaml + evaluate.yaml) writes the lesion-wise report."""
+    from tests.bundles._common import LESION_TINY
+    from tests.bundles._common import run as run_bundle
+
+    runs = _main_command_runs()
+    train, evaluate = (f"bundles/lesion_inverse_weighting/configs/{n}.yaml" for n in ("train", "evaluate"))
+    assert runs == [[train], [train, evaluate]]
+    root = README_PATH.parent
+    configs = root / "bundles" / "lesion_inverse_weighting" / "configs"
+    common = {"bundle_root": str(tmp_path), "dataset_dir": str(lesion_data), **LESION_TINY}
+    run_bundle(configs, [str(root / f) for f in runs[0]], "train", **common)
+    assert list(tmp_path.rglob("model.pt"))
+    run_bundle(configs, [str(root / f) for f in runs[1]], "train", **common)
+    reports = list(tmp_path.rglob("lesion_report.json"))
+    assert len(reports) == 1
+    assert json.loads(reports[0].read_text())["n_cases"] == 3  # the test list of the built-in data
 
 
 def test_test_command_builds_the_api_reference_with_warnings_as_errors():
@@ -46,3 +75,24 @@ def test_test_command_builds_the_api_reference_with_warnings_as_errors():
     assert '-e ".[test,docs]"' in block
     assert "python -m sphinx -W --keep-going -q -b html docs/api build/docs" in block
     assert (Path(__file__).resolve().parents[1] / "docs" / "api" / "conf.py").is_file()
+
+
+def test_install_section_commands_export_a_bundle_that_the_run_line_finds(tmp_path, monkeypatch, capsys):
+    """The export commands of 'Install, release and documentation' run; the run line names the exported files."""
+    import shlex
+
+    from monai_imbalance.apps.bundle.__main__ import main
+
+    section = README.split("## Install, release and documentation", 1)[1]
+    lines = section.split("```bash\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        args = shlex.split(line)
+        if args[:3] == ["python", "-m", "monai_imbalance.apps.bundle"]:
+            assert main(args[3:]) == 0
+        else:
+            assert args[:4] == ["python", "-m", "monai.bundle", "run"]  # trained in tests/test_release.py
+            paths = [a for a in args[4:] if "/" in a]
+            assert paths
+            assert all((tmp_path / a).is_file() for a in paths)
+    assert "lesion_inverse_weighting" in capsys.readouterr().out
