@@ -18,6 +18,7 @@ import pytest
 from monai_imbalance.evaluate import evaluate_folder, pair_files
 from monai_imbalance.evaluate.cli import main
 from monai_imbalance.evaluate.pairing import case_name
+from tests.bundles._common import LESION_TINY as TINY
 from tests.bundles._common import ROOT
 from tests.bundles._common import run as _run_in
 
@@ -26,17 +27,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:builtin type .* has no __module_
 
 CONFIGS = ROOT / "bundles" / "lesion_inverse_weighting" / "configs"
 TRAIN, EVALUATE, INFER = (str(CONFIGS / f"{n}.yaml") for n in ("train", "evaluate", "inference"))
-DATA_SHAPE = [24, 24, 16]
-TINY = {
-    "num_training_cases": 2,
-    "num_validation_cases": 2,
-    "data_shape": DATA_SHAPE,
-    "patch_size": [16, 16, 16],
-    "num_samples": 2,
-    "num_epochs": 1,
-    "val_interval": 1,
-    "val_sw_batch_size": 4,
-}
 # the bundle's report settings (train.yaml + evaluate.yaml)
 BUNDLE_SETTINGS = {"protocol": "luna16", "threshold": 0.5, "key_view": "strict", "size_thresholds": [5.0, 10.0]}
 
@@ -45,13 +35,10 @@ BUNDLE_SETTINGS = {"protocol": "luna16", "threshold": 0.5, "key_view": "strict",
 
 
 @pytest.fixture(scope="module")
-def bundle_run(tmp_path_factory):
+def bundle_run(tmp_path_factory, lesion_data):
     """Train the tiny lesion bundle, run evaluate.yaml (report of the test list) and inference.yaml on the same
     list (``infer_key=test``: probabilities saved as ``*_prob.nii.gz``); returns (data dir, run root)."""
-    from monai_imbalance.apps.bundle import prepare_dataset
-
-    data = tmp_path_factory.mktemp("data")
-    prepare_dataset(data, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0, num_test=3)
+    data = lesion_data
     root = tmp_path_factory.mktemp("run")
     common = {"bundle_root": str(root), "dataset_dir": str(data)}
     _run_in(CONFIGS, TRAIN, "train", **common, **TINY)

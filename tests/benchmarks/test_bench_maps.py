@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-_BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_maps.py"
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_maps", _BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_maps")
 
 
 def test_torch_path_table_edge_list_beats_dense_propagation(bench):

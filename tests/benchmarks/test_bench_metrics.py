@@ -1,22 +1,14 @@
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from monai_imbalance.metrics import lesion_records
 
-_BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_metrics.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_metrics", _BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_metrics")
 
 
 def _tables(text):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "bench_train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_train")
 
 
 def test_default_variant_is_the_bundle_loss(bench):
@@ -52,3 +48,27 @@ def test_default_family_quick_rounds(bench, capsys):
 def test_rounds_checked(bench, rounds):
     with pytest.raises(ValueError, match="rounds"):
         bench.run(quick=True, device="cpu", family="default", rounds=rounds)
+
+
+def test_quick_run_prints_the_dice_family(bench, capsys, one_thread):
+    bench.main(["--quick", "--device", "cpu"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "(quick)" in lines[0]
+    rows = {line.split("|")[1].strip(): [float(x) for x in line.split("|")[2:5]] for line in lines[4:]}
+    assert list(rows) == ["dice", "iw_dice (device)", "iw_dice (transform)"]
+    assert rows["dice"][2] == 1.0
+    for it_per_s, s_per_it, ratio in rows.values():
+        assert it_per_s > 0
+        assert ratio > 0
+        assert it_per_s * s_per_it == pytest.approx(1.0, rel=0.02)
+
+
+def test_recipe_family(bench, capsys, one_thread):
+    bench.main(["--quick", "--device", "cpu", "--family", "recipe"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "time ratio to bce" in lines[2]
+    rows = {line.split("|")[1].strip(): float(line.split("|")[4]) for line in lines[4:]}
+    assert list(rows) == ["bce", "iw_bce (transform)", "iw_bce recipe", "dice", "iw_dice recipe"]
+    assert rows["bce"] == 1.0
+    with pytest.raises(ValueError, match="family"):
+        bench.run(quick=True, device="cpu", family="focal")

@@ -13,6 +13,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 LOSS_FRAGMENTS = ROOT / "configs" / "losses"
 
+#: spatial shape of the tiny lesion bundle's data (the ``lesion_data`` fixture of tests/conftest.py)
+LESION_DATA_SHAPE = [24, 24, 16]
+#: overrides that make the lesion bundle train, validate and evaluate in seconds on one thread
+LESION_TINY = {
+    "num_training_cases": 2,
+    "num_validation_cases": 2,
+    "data_shape": LESION_DATA_SHAPE,
+    "patch_size": [16, 16, 16],
+    "num_samples": 2,
+    "num_epochs": 1,
+    "val_interval": 1,
+    "val_sw_batch_size": 4,
+}
+
 
 def workflow(configs: Path, config_file: str | Sequence[str], workflow_type: str, **override: Any):
     """A ``ConfigWorkflow`` of the bundle whose ``configs`` folder is given (its metadata and logging.conf)."""

@@ -14,6 +14,8 @@ import torch
 import yaml
 from scipy import ndimage
 
+from tests.bundles._common import LESION_DATA_SHAPE as DATA_SHAPE
+from tests.bundles._common import LESION_TINY as TINY
 from tests.bundles._common import LOSS_FRAGMENTS, ROOT, changed, error_chain, listing, torchrun_train
 from tests.bundles._common import run as _run_in
 from tests.bundles._common import workflow as _workflow_in
@@ -27,17 +29,6 @@ INFER = str(CONFIGS / "inference.yaml")
 BINARY = ("bce", "iw_bce", "focal", "iw_focal", "dice", "iw_dice", "asl", "iw_asl", "wce", "gdl")
 FRAGMENTS = [LOSS_FRAGMENTS / f"{name}.yaml" for name in BINARY]
 
-DATA_SHAPE = [24, 24, 16]
-TINY = {
-    "num_training_cases": 2,
-    "num_validation_cases": 2,
-    "data_shape": DATA_SHAPE,
-    "patch_size": [16, 16, 16],
-    "num_samples": 2,
-    "num_epochs": 1,
-    "val_interval": 1,
-    "val_sw_batch_size": 4,
-}
 INFER_TINY = {"patch_size": TINY["patch_size"], "sw_batch_size": 4}
 
 
@@ -55,12 +46,8 @@ def _copy_data(src: Path, dst: Path) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    from monai_imbalance.apps.bundle import prepare_dataset
-
-    d = tmp_path_factory.mktemp("lesion_data")
-    prepare_dataset(d, preset="metastases", num_training=2, num_validation=2, shape=DATA_SHAPE, seed=0, num_test=2)
-    return d
+def data_dir(lesion_data):
+    return lesion_data
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +183,7 @@ def test_evaluate_writes_report(trained, data_dir):
             "lesion_report_records.json"} <= names  # fmt: skip
     report = json.loads((out / "lesion_report.json").read_text())
     test_list = json.loads((data_dir / "dataset.json").read_text())["test"]
-    assert report["n_cases"] == len(test_list) == 2  # the test list is reported, not the validation list
+    assert report["n_cases"] == len(test_list) == 3  # the test list is reported, not the validation list (2)
     assert report["source"].startswith("test list of ")
     assert report["key_view"] == "strict"
     assert report["matching"] == "one-to-one, IoU ≥ 0.1"

@@ -117,17 +117,6 @@ def test_unknown_profile():
 # --- a tiny real grid -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: several threads on a CPU shared with other jobs are many times slower."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny_grid(tmp_path_factory):
     import torch
@@ -341,27 +330,6 @@ def test_cli_report(tmp_path, lesion_cfg, capsys, monkeypatch):
     yaml_path.write_text(yaml.safe_dump(lesion_cfg.source))
     assert main(["report", str(yaml_path), "--results_dir", str(tmp_path)]) == 0
     assert (tmp_path / "tiny_lesion" / "summary.md").is_file()
-
-
-# --- the training benchmark -----------------------------------------------------------------------------------------
-
-
-def test_bench_train_quick(capsys, one_thread):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "bench_train.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    bench.main(["--quick", "--device", "cpu"])
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert "(quick)" in lines[0]
-    rows = {line.split("|")[1].strip(): [float(x) for x in line.split("|")[2:5]] for line in lines[4:]}
-    assert list(rows) == ["dice", "iw_dice (device)", "iw_dice (transform)"]
-    assert rows["dice"][2] == 1.0
-    for it_per_s, s_per_it, ratio in rows.values():
-        assert it_per_s > 0
-        assert ratio > 0
-        assert it_per_s * s_per_it == pytest.approx(1.0, rel=0.02)
 
 
 def test_run_with_other_settings_is_redone(lesion_cfg, tmp_path):

@@ -208,24 +208,3 @@ def test_two_presets_are_never_pooled(tmp_path):
     md = (tmp_path / "tiny_views" / "summary.md").read_text()
     assert "# Preset `ct_metastases`" in md
     assert (tmp_path / "tiny_views" / "froc_ct_metastases.png").stat().st_size > 0
-
-
-def test_bench_train_recipe_family(capsys):
-    import importlib.util
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "bench_train.py")
-        bench = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bench)
-        bench.main(["--quick", "--device", "cpu", "--family", "recipe"])
-    finally:
-        torch.set_num_threads(threads)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert "time ratio to bce" in lines[2]
-    rows = {line.split("|")[1].strip(): float(line.split("|")[4]) for line in lines[4:]}
-    assert list(rows) == ["bce", "iw_bce (transform)", "iw_bce recipe", "dice", "iw_dice recipe"]
-    assert rows["bce"] == 1.0
-    with pytest.raises(ValueError, match="family"):
-        bench.run(quick=True, device="cpu", family="focal")
