@@ -15,6 +15,7 @@ __all__ = [
     "check_connectivity",
     "check_finite",
     "check_fraction",
+    "check_int",
     "check_num_classes",
     "check_number",
     "check_option",
@@ -356,3 +357,25 @@ def check_weight_clip(min_weight: Any, max_weight: Any) -> tuple[float | None, f
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"`min_weight` must not exceed `max_weight`, got min_weight={lo} > max_weight={hi}.")
     return lo, hi
+
+
+def check_int(value: Any, name: str, low: int | None = None) -> int:
+    """Validate an integer setting (a count, a seed, a limit) and return it as an int; ``bool`` and floats refused.
+
+    Raises:
+        TypeError: when ``value`` is not an int (a float such as ``2.5`` or ``2.0``, a string, a ``bool``).
+        ValueError: when it is below ``low``.
+
+    Example:
+        >>> check_int(3, "n_draws", low=1)
+        3
+        >>> check_int(2.5, "n_draws")
+        Traceback (most recent call last):
+            ...
+        TypeError: `n_draws` must be an int, got 2.5 (float).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int, got {value!r} ({type(value).__name__}).")
+    if low is not None and value < low:
+        raise ValueError(f"`{name}` must be an int >= {low}, got {value}.")
+    return int(value)
