@@ -44,16 +44,37 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _legend_right(ax: Any) -> None:
-    """The legend to the right of the axes, its top at theirs (constrained layout makes room for it)."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
+def _legend_columns(labels: list[str]) -> int:
+    """Two legend columns for more than 3 short entries (they fit the figure's width side by side), else one."""
+    return 2 if len(labels) > 3 and max(len(s) for s in labels) <= 45 else 1
+
+
+def _legend_rows(labels: list[str]) -> int:
+    return -(-len(labels) // _legend_columns(labels)) if labels else 0
+
+
+def _legend_below(fig: Figure, ax: Any) -> None:
+    """The legend under the axes, across the figure, outside the data (constrained layout makes room)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=_legend_columns(labels), fontsize="small")
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=_DPI, format="png")
     return path
+
+
+def _froc_label(name: str, rep: Mapping[str, Any]) -> str:
+    froc = rep["froc"]
+    recall = _array(froc["recall"])
+    if recall.size == 0 or np.isnan(recall).all():
+        return f"{name} (no lesions)"
+    ar, std = rep.get("average_recall"), (rep.get("bootstrap") or {}).get("std")
+    if ar is None:
+        return name
+    return f"{name} (avg recall {ar:.3f})" if std is None else f"{name} (avg recall {ar:.3f} ± {std:.3f})"
 
 
 def plot_froc(
@@ -65,7 +86,7 @@ def plot_froc(
     FROC points with the origin prepended, held beyond the last point); the band is the report's
     ``froc.band`` (bootstrap mean ± one standard deviation); dotted vertical lines mark the first report's
     FP rates and dots the recall at them. The x axis covers the FP rates and the whole measured FP range. The
-    legend is to the right of the axes; a report without lesions is listed in it as such; ``warning`` (e.g. the
+    legend is below the axes; a report without lesions is listed in it as such; ``warning`` (e.g. the
     over-segmentation warning of a report) is printed in red above the axes.
 
     Args:
@@ -103,22 +124,18 @@ def plot_froc(
         if fps.size and np.isfinite(fps).any():
             hi = max(hi, float(np.nanmax(fps)) * 1.25)
 
-    fig = _figure(9.6, 4.8)
+    labels = [_froc_label(name, rep) for name, rep in reps.items()]
+    fig = _figure(7.2, 4.8 + 0.22 * _legend_rows(labels))  # the legend's rows below the axes
     ax = fig.add_subplot()
     colours = [f"C{i}" for i in range(len(reps))]
-    for colour, (name, rep) in zip(colours, reps.items(), strict=True):
+    for colour, label, rep in zip(colours, labels, reps.values(), strict=True):
         froc = rep["froc"]
         fp, recall = _array(froc["fp_per_image"]), _array(froc["recall"])
         if recall.size == 0 or np.isnan(recall).all():
-            ax.plot([], [], color=colour, label=f"{name} (no lesions)")
+            ax.plot([], [], color=colour, label=label)
             continue
         x = np.geomspace(lo, hi, 400)
         y = np.interp(x, np.concatenate([[0.0], fp]), np.concatenate([[0.0], recall]))
-        ar, boot = rep.get("average_recall"), rep.get("bootstrap", {})
-        label = name if ar is None else f"{name} (avg recall {ar:.3f}"
-        if ar is not None:
-            std = boot.get("std")
-            label += ")" if std is None else f" ± {std:.3f})"
         ax.plot(x, y, color=colour, label=label)
         band = froc.get("band") or {}
         if band.get("fp_per_image"):
@@ -145,7 +162,7 @@ def plot_froc(
         ax.set_xticks(ticks, [f"{r:g}" for r in ticks])
         ax.minorticks_off()
     ax.grid(True, which="major", axis="y", alpha=0.3)
-    _legend_right(ax)
+    _legend_below(fig, ax)
     if warning:  # above the axes, never over the curves
         fig.suptitle("\n".join(_wrap(f"Warning: {warning}", 110)), color="#b00020", fontsize="small")
     ax.set_title(title or "FROC (band: bootstrap mean ± std)")
@@ -157,7 +174,7 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
 
     Error bars are the bootstrap standard deviation of the group's average recall; the number of lesions
     (``n=``) is written above every bar; a group without lesions shows ``n/a``. Groups are matched by name
-    across reports (union, in the order they first appear). The legend is to the right of the axes.
+    across reports (union, in the order they first appear). The legend is below the axes.
 
     Args:
         reports: ``{method name: lesion_report dict}``.
@@ -198,8 +215,9 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
                 )
                 labels[g["name"]] = f"{g['name']}\n{rng}" if rng != "all" else g["name"]
 
-    # the axes' width grows with the bars (capped); the legend column adds its own
-    fig = _figure(min(14.0, max(4.8, 1.6 + 1.1 * len(names) * max(1, len(reps)))) + 1.6, 4.8)
+    # the width grows with the bars (capped); the legend's rows below the axes add to the height
+    width = min(14.0, max(4.8, 1.6 + 1.1 * len(names) * max(1, len(reps))))
+    fig = _figure(width, 4.8 + 0.22 * _legend_rows(list(reps)))
     ax = fig.add_subplot()
     width = 0.8 / len(reps)
     x = np.arange(len(names))
@@ -227,6 +245,6 @@ def plot_recall_by_size(reports: Mapping[str, Mapping[str, Any]], path: str | Pa
     ax.set_xlabel(f"lesion {by} ({'mm³' if by == 'volume' else 'mm'}, or voxels without spacing)")
     ax.set_ylabel("average recall (± bootstrap std)")
     ax.grid(True, axis="y", alpha=0.3)
-    _legend_right(ax)
+    _legend_below(fig, ax)
     ax.set_title(title or "Recall by lesion size")
     return _save(fig, path)
