@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TypeVar
+from typing import Literal, TypeVar
 
+import cc3d
 import numpy as np
 import torch
+from monai.utils import convert_to_tensor
 from scipy import ndimage
 
-try:  # the fast CPU path; scipy is the fallback
-    import cc3d
+from monai_imbalance.utils.validation import check_connectivity
 
-    _HAS_CC3D = True
-except ImportError:  # pragma: no cover - cc3d is an install requirement
-    _HAS_CC3D = False
-
-__all__ = ["component_sizes", "label_components", "label_components_torch"]
+__all__ = ["CC3D_CONNECTIVITY", "component_sizes", "label_components", "label_components_torch", "label_image"]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
@@ -25,37 +22,60 @@ ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 # the volume (two int64 edge arrays: 16 bytes per edge, twice the dense int64 label volume per edge and voxel)
 _EDGE_BUDGET = 1
 
-# cc3d names connectivity by neighbour count; ours is the number of orthogonal hops (scipy / scikit-image style)
-_CC3D_CONNECTIVITY = {(2, 1): 4, (2, 2): 8, (3, 1): 6, (3, 2): 18, (3, 3): 26}
+#: cc3d's neighbour count for ``(ndim, orthogonal hops)``; other dimensions (1D) are labelled with scipy
+CC3D_CONNECTIVITY: dict[tuple[int, int], Literal[4, 6, 8, 18, 26]] = {
+    (2, 1): 4,
+    (2, 2): 8,
+    (3, 1): 6,
+    (3, 2): 18,
+    (3, 3): 26,
+}
 
 
-def _check_connectivity(connectivity: int | None, ndim: int) -> int:
-    if connectivity is None:
-        return ndim
-    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)):
-        raise TypeError(f"`connectivity` must be None or an int in [1, {ndim}], got {connectivity!r}.")
-    if not 1 <= connectivity <= ndim:
-        raise ValueError(
-            f"`connectivity` must be None (full) or an int in [1, {ndim}] (orthogonal hops) "
-            f"for a {ndim}-D mask, got {connectivity}."
-        )
-    return int(connectivity)
+def label_image(
+    image: np.ndarray, connectivity: int, out_dtype: type[np.unsignedinteger] | None = None
+) -> tuple[np.ndarray, int]:
+    """Components of every non-zero value of an image at once: a mask, or a class image (never merged across values).
 
+    One ``cc3d`` pass in 2D and 3D, ``scipy.ndimage.label`` per value otherwise. The labels keep the dtype
+    the library gives (the smallest safe unsigned type of cc3d, or ``out_dtype``; ``int32`` from scipy), so no
+    full-volume conversion follows; ``image`` is copied only when it is not C-contiguous (the labels are then
+    C-contiguous too, as their flat index order is the image's).
 
-def _label_numpy(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
-    key = (mask.ndim, connectivity)
-    if _HAS_CC3D and key in _CC3D_CONNECTIVITY:
-        conn = _CC3D_CONNECTIVITY[key]
+    Args:
+        image: spatial-only boolean or integer image ``(*spatial)``, 0 the background; validated by the caller.
+        connectivity: orthogonal hops in ``[1, ndim]`` (checked by the caller).
+        out_dtype: ``np.uint32`` for 4-byte labels (cc3d; scipy's are ``int32``); ``None``: cc3d's choice.
+
+    Returns:
+        ``(labels, K)``: labels ``1..K`` of the image's shape, 0 the background.
+
+    Example:
+        >>> labels, k = label_image(np.array([[1, 1, 2], [0, 0, 2]], np.uint8), 2)
+        >>> k, labels.tolist()
+        (2, [[1, 1, 2], [0, 0, 2]])
+    """
+    image = np.ascontiguousarray(image)
+    key = (image.ndim, connectivity)
+    if key in CC3D_CONNECTIVITY:
+        # uint8 input (a zero-copy view of a bool mask) lets cc3d pick uint16 labels more often than bool does
+        data = image.view(np.uint8) if image.dtype == bool else image
         labels, num = cc3d.connected_components(  # type: ignore[call-overload]
-            np.ascontiguousarray(mask, dtype=np.uint8),
-            connectivity=conn,
-            return_N=True,
-            out_dtype=np.uint32,
+            data, connectivity=CC3D_CONNECTIVITY[key], return_N=True, out_dtype=out_dtype
         )
-        return labels.astype(np.int32, copy=False), int(num)
-    structure = ndimage.generate_binary_structure(mask.ndim, connectivity)
-    labels, num = ndimage.label(mask, structure=structure, output=np.int32)
-    return labels, int(num)
+        return labels, int(num)
+    structure = ndimage.generate_binary_structure(image.ndim, connectivity)
+    if image.dtype == bool:
+        labels, num = ndimage.label(image, structure=structure, output=np.int32)
+        return labels, int(num)
+    out = np.zeros(image.shape, dtype=np.int32)  # a class image: every value labelled on its own, offset
+    num = 0
+    for value in np.unique(image).tolist():
+        if value != 0:
+            labels, k = ndimage.label(image == value, structure=structure, output=np.int32)
+            np.add(out, labels + num, out=out, where=labels > 0)
+            num += int(k)
+    return out, num
 
 
 def label_components(mask: ArrayT, connectivity: int | None = None) -> tuple[ArrayT, int]:
@@ -91,14 +111,14 @@ def label_components(mask: ArrayT, connectivity: int | None = None) -> tuple[Arr
         raise TypeError(f"`mask` must be a numpy array or a torch tensor, got {type(mask).__name__}.")
     if mask.ndim < 1:
         raise ValueError(f"`mask` must have at least one spatial dimension, got shape {tuple(mask.shape)}.")
-    conn = _check_connectivity(connectivity, mask.ndim)
+    conn = check_connectivity(connectivity, mask.ndim)
     if isinstance(mask, torch.Tensor):
         if mask.device.type != "cpu":
             return label_components_torch(mask, conn)
-        t = mask.as_tensor() if hasattr(mask, "as_tensor") else mask
-        labels_np, num = _label_numpy(t.detach().numpy() != 0, conn)
+        labels_np, num = label_image(convert_to_tensor(mask, track_meta=False).detach().numpy() != 0, conn)
         return torch.from_numpy(labels_np.astype(np.int64)), num
-    return _label_numpy(mask != 0, conn)
+    labels, num = label_image(mask != 0, conn)
+    return labels.astype(np.int32, copy=False), num
 
 
 def _neighbour_offsets(ndim: int, connectivity: int) -> list[tuple[int, ...]]:
@@ -167,9 +187,8 @@ def label_components_torch(
     """
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"`mask` must be a torch tensor, got {type(mask).__name__}.")
-    conn = _check_connectivity(connectivity, mask.ndim)
-    t = mask.as_tensor() if hasattr(mask, "as_tensor") else mask
-    fg = t.detach() != 0
+    conn = check_connectivity(connectivity, mask.ndim)
+    fg = convert_to_tensor(mask, track_meta=False).detach() != 0
     idx, comp, num = _compact_components(fg, conn, max_iter)
     out = torch.zeros(fg.numel(), dtype=torch.int64, device=fg.device)
     out[idx] = comp

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+from monai.utils import convert_to_tensor
 from scipy import ndimage
 
 from monai_imbalance.utils.validation import check_finite, check_spacing
@@ -60,11 +61,6 @@ def _check_labels(labels: np.ndarray | torch.Tensor) -> None:
     is_float = labels.is_floating_point() if isinstance(labels, torch.Tensor) else labels.dtype.kind in "fc"
     if is_float or (isinstance(labels, torch.Tensor) and labels.is_complex()):
         raise TypeError(f"`labels` must hold integer or boolean labels, got dtype {labels.dtype}.")
-
-
-def _plain(t: torch.Tensor) -> torch.Tensor:
-    """Drop a tensor subclass (MetaTensor) so results are plain tensors."""
-    return t.as_subclass(torch.Tensor) if type(t) is not torch.Tensor else t
 
 
 def _threads() -> int:
@@ -199,7 +195,7 @@ def label_distance_transform_torch(labels: torch.Tensor, spacing: object = None)
         raise TypeError(f"`labels` must be a torch tensor, got {type(labels).__name__}.")
     _check_labels(labels)
     sp = check_spacing(spacing, labels.ndim) or (1.0,) * labels.ndim
-    return _label_edt_sq_torch(_plain(labels), sp).sqrt()
+    return _label_edt_sq_torch(convert_to_tensor(labels, track_meta=False), sp).sqrt()
 
 
 def distance_transform_torch(mask: torch.Tensor, spacing: object = None) -> torch.Tensor:
@@ -225,7 +221,7 @@ def distance_transform_torch(mask: torch.Tensor, spacing: object = None) -> torc
         raise TypeError(f"`mask` must be a torch tensor, got {type(mask).__name__}.")
     _check_spatial(mask, "mask")
     sp = check_spacing(spacing, mask.ndim) or (1.0,) * mask.ndim
-    m = _plain(mask) != 0
+    m = convert_to_tensor(mask, track_meta=False) != 0
     return torch.where(m, _label_edt_sq_torch(m, sp).sqrt(), 0.0)
 
 
@@ -266,7 +262,7 @@ def distance_transform(mask: ArrayT, spacing: object = None) -> ArrayT:
     if isinstance(mask, torch.Tensor):
         if mask.device.type != "cpu":
             return distance_transform_torch(mask, sp)
-        return torch.from_numpy(_binary_edt_numpy(_plain(mask).detach().numpy() != 0, sp))
+        return torch.from_numpy(_binary_edt_numpy(convert_to_tensor(mask, track_meta=False).detach().numpy() != 0, sp))
     return _binary_edt_numpy(mask != 0, sp)
 
 
@@ -303,5 +299,5 @@ def label_distance_transform(labels: ArrayT, spacing: object = None) -> ArrayT:
     if isinstance(labels, torch.Tensor):
         if labels.device.type != "cpu":
             return label_distance_transform_torch(labels, sp)
-        return torch.from_numpy(_label_edt_numpy(_plain(labels).detach().numpy(), sp))
+        return torch.from_numpy(_label_edt_numpy(convert_to_tensor(labels, track_meta=False).detach().numpy(), sp))
     return _label_edt_numpy(labels, sp)

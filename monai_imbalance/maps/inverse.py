@@ -1,40 +1,39 @@
-"""Inverse lesion-size weight maps (Shirokikh et al., MICCAI 2020): one labelling pass, a bincount and a gather."""
+"""Inverse lesion-size weight maps (Shirokikh et al., MICCAI 2020): one labelling pass, then the foreground only.
+
+The CPU path costs little more than the labelling itself: the label is validated by its minimum and maximum
+(nothing for a boolean label), labelled by cc3d into 4-byte labels, the component sizes are counted on the
+foreground voxels only (the background's is the rest), and the weights are written over the labels' own
+memory (the float32 output *is* the label buffer): the background weight in one fill, the foreground by
+index. No other full-volume array is made for a boolean or uint8 label.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
+from monai.utils import convert_to_tensor
 
-from monai_imbalance.maps.components import _check_connectivity, _compact_components, label_components
-from monai_imbalance.maps.region_wise import _check_num_classes
-from monai_imbalance.utils.validation import check_channel_first, check_finite, check_fraction
-
-try:  # the fast CPU path: one multi-label pass for every class at once
-    import cc3d
-
-    _HAS_CC3D = True
-except ImportError:  # pragma: no cover - cc3d is an install requirement
-    _HAS_CC3D = False
+from monai_imbalance.maps.components import _compact_components, label_image
+from monai_imbalance.utils.validation import (
+    check_channel_first,
+    check_connectivity,
+    check_fraction,
+    check_num_classes,
+)
 
 __all__ = ["inverse_weight_map"]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
-# cc3d names connectivity by neighbour count; ours is the number of orthogonal hops
-_CC3D_CONNECTIVITY: dict[tuple[int, int], Literal[4, 6, 8, 18, 26]] = {
-    (2, 1): 4,
-    (2, 2): 8,
-    (3, 1): 6,
-    (3, 2): 18,
-    (3, 3): 26,
-}
-# elements per bincount chunk: bounds the int64 copy numpy makes of the labels to 512 KB
-_CHUNK = 1 << 16
 # tolerance on the channel sum of a float one-hot label
 _ONEHOT_ATOL = 1e-4
+# masks with more than 1 / _DENSE of the voxels foreground are weighted block by block (int64 foreground indices
+# would otherwise exceed the output's size); _BLOCK voxels per block
+_DENSE = 8
+_BLOCK = 1 << 16
 
 
 def inverse_weight_map(
@@ -98,46 +97,138 @@ def inverse_weight_map(
         array([[1.3333334, 1.3333334, 0.6666667, 0.6666667]], dtype=float32)
     """
     threshold, min_weight, max_weight = _check_args(threshold, min_weight, max_weight)
-    nc = _check_num_classes(num_classes)
+    nc = check_num_classes(num_classes)
     check_channel_first(label, "label")
-    connectivity = _check_connectivity(connectivity, label.ndim - 1)
-    index = nc is not None and label.shape[0] == 1
-    if index:
-        _check_index_label(label, cast(int, nc))
-    else:
-        if nc is not None and nc != label.shape[0]:
-            raise ValueError(f"`label` one-hot has {label.shape[0]} channels but num_classes={nc}.")
-        _check_label(label)
-    classes = cast(int, nc) if index else None
+    connectivity = check_connectivity(connectivity, label.ndim - 1)
+    if nc is not None and label.shape[0] > 1 and nc != label.shape[0]:
+        raise ValueError(f"`label` one-hot has {label.shape[0]} channels but num_classes={nc}.")
+    classes = nc if label.shape[0] == 1 else None  # an index label (num_classes given) or a binary / soft one
     if isinstance(label, torch.Tensor):
-        t = label.as_tensor() if hasattr(label, "as_tensor") else label
-        t = t.detach()
+        t = convert_to_tensor(label, track_meta=False).detach()
         if t.dtype == torch.bfloat16:  # numpy has no bfloat16
             t = t.float()
-        if t.device.type != "cpu":
-            return _inverse_weight_map_torch(t, connectivity, threshold, min_weight, max_weight, classes)
-        return torch.from_numpy(
-            _inverse_weight_map_numpy(t.numpy(), connectivity, threshold, min_weight, max_weight, classes)
-        )
-    return _inverse_weight_map_numpy(label, connectivity, threshold, min_weight, max_weight, classes)
+        if t.device.type == "cpu":  # the numpy path on a zero-copy view
+            return torch.from_numpy(inverse_weight_map(t.numpy(), connectivity, threshold, min_weight, max_weight, nc))
+        _check_values(t, classes)
+        return _inverse_weight_map_torch(t, connectivity, threshold, min_weight, max_weight, classes)
+    image, mask = _foreground_image(label, threshold, classes)
+    return _weights_numpy(image, mask, connectivity, min_weight, max_weight).reshape(1, *label.shape[1:])
 
 
-def _check_index_label(label: np.ndarray | torch.Tensor, nc: int) -> None:
-    """A one-channel label of integer class indices in ``[0, nc - 1]`` (finite)."""
-    check_finite(label, "label")
+def _value_range(x: np.ndarray | torch.Tensor) -> tuple[float, float]:
+    """``(min, max)`` of a non-empty array (``+ 0.0``: no -0); NaN when it holds NaN."""
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bool:
+            return float(x.min()), float(x.max())
+        lo_t, hi_t = torch.aminmax(x)
+        return float(lo_t) + 0.0, float(hi_t) + 0.0
+    if x.dtype == bool:
+        return float(x.min()), float(x.max())
+    if x.dtype.kind == "u":  # unsigned: only the maximum can be out of range
+        return 0.0, float(x.max())
+    return float(x.min()) + 0.0, float(x.max()) + 0.0
+
+
+def _check_values(label: np.ndarray | torch.Tensor, num_classes: int | None) -> None:
+    """Finite values in ``[0, 1]``, or integer class indices below ``num_classes``; one-hot channels sum to 1.
+
+    The range is read from the minimum and maximum alone, which also reveal a NaN or infinite value (NaN
+    propagates through both): the count of such values is taken only then, for the message.
+    """
     if (label.numel() if isinstance(label, torch.Tensor) else label.size) == 0:
         return
-    if isinstance(label, torch.Tensor):
-        non_integer = label.is_floating_point() and bool((label != label.round()).any())
-    else:
-        non_integer = label.dtype.kind == "f" and bool(np.any(label != np.round(label)))
-    lo, hi = float(label.min()) + 0.0, float(label.max()) + 0.0  # + 0.0: no -0
-    if lo < 0 or hi > nc - 1 or non_integer:
-        kind = "non-integer values" if lo >= 0 and hi <= nc - 1 else "values"
-        raise ValueError(
-            f"`label` with num_classes={nc} must hold integer class indices in [0, {nc - 1}], "
-            f"got {kind} in [{lo:g}, {hi:g}]."
+    lo, hi = _value_range(label)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = (
+            int((~torch.isfinite(label)).sum())
+            if isinstance(label, torch.Tensor)
+            else int(np.count_nonzero(~np.isfinite(label)))
         )
+        raise ValueError(f"`label` must hold finite values, got {bad} NaN or infinite value(s).")
+    if num_classes is not None:
+        if isinstance(label, torch.Tensor):
+            non_integer = label.is_floating_point() and bool((label != label.round()).any())
+        else:
+            non_integer = label.dtype.kind == "f" and bool(np.any(label != np.round(label)))
+        if lo < 0 or hi > num_classes - 1 or non_integer:
+            kind = "non-integer values" if lo >= 0 and hi <= num_classes - 1 else "values"
+            raise ValueError(
+                f"`label` with num_classes={num_classes} must hold integer class indices in [0, {num_classes - 1}], "
+                f"got {kind} in [{lo:g}, {hi:g}]."
+            )
+        return
+    if lo < 0 or hi > 1:
+        raise ValueError(
+            f"`label` must hold binary or soft values in [0, 1] (a one-hot label for several classes), "
+            f"got values in [{lo:g}, {hi:g}]."
+        )
+    if label.shape[0] > 1:
+        deviation = abs(label.sum(0) - 1)
+        bad = int((deviation > _ONEHOT_ATOL).sum())
+        if bad:
+            raise ValueError(
+                f"`label` with {label.shape[0]} channels must be one-hot (channels summing to 1 at every voxel), "
+                f"got {bad} voxel(s) where they do not."
+            )
+
+
+def _foreground_image(label: np.ndarray, threshold: float, num_classes: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a numpy label; return the spatial image to label (a mask or class indices) and its boolean mask.
+
+    A boolean or 0/1 uint8 label is its own image and mask (values ``> threshold`` are exactly the ones, as
+    ``threshold < 1``), an integer index label its own class image: no copy. A float label is compared to
+    ``threshold`` (as indices: cast); a one-hot label becomes the index of its foreground channel.
+    """
+    _check_values(label, num_classes)
+    x = label[0]
+    if num_classes is not None:  # class indices 0..num_classes-1, validated
+        image = x if x.dtype.kind in "biu" else x.astype(np.uint8 if num_classes <= 256 else np.uint32)
+        return image, image != 0
+    if label.shape[0] == 1:
+        if x.dtype == bool or x.dtype == np.uint8:  # 0/1 bytes: a zero-copy boolean view
+            return x, x.view(bool)
+        mask = x > threshold
+        return mask, mask
+    cls = np.zeros(label.shape[1:], dtype=np.uint8 if label.shape[0] <= 256 else np.uint16)
+    for c in range(1, label.shape[0]):
+        channel = label[c] > threshold
+        overlap = int(np.count_nonzero(channel & (cls != 0)))
+        if overlap:
+            raise _overlap_error(overlap, threshold)
+        cls[channel] = c
+    return cls, cls != 0
+
+
+def _weights_numpy(
+    image: np.ndarray, mask: np.ndarray, connectivity: int, min_weight: float | None, max_weight: float | None
+) -> np.ndarray:
+    """Flat ``float32`` weights of a validated image (``mask``: its non-zero voxels).
+
+    Lesion masks (at most 1/8 of the voxels foreground): the sizes are counted on the foreground voxels, the
+    background weight is filled in and the foreground voxels get theirs by index. Denser masks are read in
+    blocks instead (bounded temporaries). 4-byte labels (uint32, or scipy's int32) are overwritten in place,
+    their memory becoming the output; 2-byte ones (cc3d's choice for few components) leave room for a new one.
+    """
+    labels, num = label_image(image, connectivity)
+    flat = labels.reshape(-1)  # a view: the labels are C-contiguous
+    out = flat.view(np.float32) if flat.itemsize == 4 else np.empty(flat.size, np.float32)
+    if np.count_nonzero(mask) * _DENSE > flat.size:
+        sizes = np.zeros(num + 1, np.int64)
+        step = max(_BLOCK, num)  # bincount allocates num + 1 counts per block
+        for a in range(0, flat.size, step):  # bincount copies its input to intp: blocks keep that small
+            sizes += np.bincount(flat[a : a + step], minlength=num + 1)
+        table = _clip(_weight_table(sizes, num, flat.size), min_weight, max_weight).astype(np.float32)
+        for a in range(0, flat.size, _BLOCK):
+            out[a : a + _BLOCK] = table[flat[a : a + _BLOCK]]
+        return out
+    fg = np.flatnonzero(mask)
+    ids = flat[fg]  # read before the labels' memory is overwritten
+    sizes = np.bincount(ids, minlength=num + 1)
+    sizes[0] = flat.size - fg.size
+    table = _clip(_weight_table(sizes, num, flat.size), min_weight, max_weight).astype(np.float32)
+    out.fill(table[0])
+    out[fg] = table[ids]
+    return out
 
 
 def _check_args(threshold: Any, min_weight: Any, max_weight: Any) -> tuple[float, float | None, float | None]:
@@ -161,46 +252,11 @@ def _check_args(threshold: Any, min_weight: Any, max_weight: Any) -> tuple[float
     return threshold, lo, hi
 
 
-def _check_label(label: np.ndarray | torch.Tensor) -> None:
-    """Values in [0, 1], finite; a multi-channel label must be one-hot (channels summing to 1)."""
-    check_finite(label, "label")
-    if (label.numel() if isinstance(label, torch.Tensor) else label.size) == 0:
-        return
-    lo, hi = float(label.min()) + 0.0, float(label.max()) + 0.0  # + 0.0: no -0
-    if lo < 0 or hi > 1:
-        raise ValueError(
-            f"`label` must hold binary or soft values in [0, 1] (a one-hot label for several classes), "
-            f"got values in [{lo:g}, {hi:g}]."
-        )
-    if label.shape[0] > 1:
-        deviation = abs(label.sum(0) - 1)
-        bad = int((deviation > _ONEHOT_ATOL).sum())
-        if bad:
-            raise ValueError(
-                f"`label` with {label.shape[0]} channels must be one-hot (channels summing to 1 at every voxel), "
-                f"got {bad} voxel(s) where they do not."
-            )
-
-
 def _overlap_error(num: int, threshold: float) -> ValueError:
     return ValueError(
         f"`label`: {num} voxel(s) exceed `threshold`={threshold} in more than one foreground channel; "
         "use a threshold >= 0.5 with one-hot labels."
     )
-
-
-def _class_image_numpy(label: np.ndarray, threshold: float) -> np.ndarray:
-    """Spatial image of foreground class indices (0: background) from a validated label."""
-    if label.shape[0] == 1:
-        return label[0] > threshold
-    cls = np.zeros(label.shape[1:], dtype=np.uint8 if label.shape[0] <= 256 else np.uint16)
-    for c in range(1, label.shape[0]):
-        mask = label[c] > threshold
-        overlap = int(np.count_nonzero(mask & (cls != 0)))
-        if overlap:
-            raise _overlap_error(overlap, threshold)
-        cls[mask] = c
-    return cls
 
 
 def _weight_table(sizes: Any, num: int, total: int) -> Any:
@@ -219,51 +275,6 @@ def _clip(table: Any, min_weight: float | None, max_weight: float | None) -> Any
     if min_weight is None and max_weight is None:
         return table
     return table.clip(min_weight, max_weight)
-
-
-def _inverse_weight_map_numpy(
-    label: np.ndarray,
-    connectivity: int,
-    threshold: float,
-    min_weight: float | None,
-    max_weight: float | None,
-    num_classes: int | None = None,
-) -> np.ndarray:
-    """The numpy path; ``num_classes`` set: ``label`` is a validated one-channel index label."""
-    spatial = label.shape[1:]
-    total = math.prod(spatial)
-    if num_classes is not None:
-        cls = label[0].astype(np.uint8 if num_classes <= 256 else np.uint32)
-    else:
-        cls = _class_image_numpy(label, threshold)
-    key = (cls.ndim, connectivity)
-    if _HAS_CC3D and key in _CC3D_CONNECTIVITY:
-        # a multi-label image gives the components of every class in one pass (never merged across classes);
-        # uint8 input (a zero-copy view of a bool mask) lets cc3d pick uint16 labels more often than bool does
-        image = cls.view(np.uint8) if cls.dtype == bool else cls
-        components, num = cc3d.connected_components(image, connectivity=_CC3D_CONNECTIVITY[key], return_N=True)
-    else:
-        components, num = _label_per_class(cls, connectivity)
-    del cls
-    flat = components.reshape(-1)
-    sizes = np.zeros(num + 1, dtype=np.int64)
-    for start in range(0, flat.size, _CHUNK):  # bincount copies its input to intp: chunks keep that small
-        sizes += np.bincount(flat[start : start + _CHUNK], minlength=num + 1)
-    table = _clip(_weight_table(sizes, num, total), min_weight, max_weight).astype(np.float32)
-    # fancy indexing casts the uint16/uint32 labels on the fly (buffered): the output is the only full array
-    return table[components].reshape(1, *spatial)
-
-
-def _label_per_class(cls: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
-    """Fallback: label every class separately and offset the labels so they stay distinct."""
-    classes = [1] if cls.dtype == bool else [int(c) for c in np.unique(cls) if c != 0]
-    out = np.zeros(cls.shape, dtype=np.int32)
-    num = 0
-    for c in classes:
-        labels, k = label_components(cls == c, connectivity)
-        np.add(out, labels + num, out=out, where=labels > 0)
-        num += k
-    return out, num
 
 
 def _inverse_weight_map_torch(

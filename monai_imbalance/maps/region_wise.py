@@ -12,10 +12,11 @@ from typing import overload
 
 import numpy as np
 import torch
+from monai.utils import convert_to_tensor
 
-from monai_imbalance.maps.distance import _label_edt_numpy, _label_edt_sq_torch, _plain
+from monai_imbalance.maps.distance import _label_edt_numpy, _label_edt_sq_torch
 from monai_imbalance.utils.conversion import to_numpy
-from monai_imbalance.utils.validation import check_channel_first, check_finite, check_spacing
+from monai_imbalance.utils.validation import check_channel_first, check_finite, check_num_classes, check_spacing
 
 __all__ = ["active_contour_map", "boundary_distance_map", "rrw_map"]
 
@@ -27,19 +28,13 @@ _BLOCK = 1 << 18  # voxels per block of the numpy RRW passes (keeps temporaries 
 def _cpu_numpy(label: object) -> np.ndarray | None:
     """A CPU tensor as a zero-copy numpy view (``None`` for anything else): CPU tensors take the numpy path."""
     if isinstance(label, torch.Tensor) and label.device.type == "cpu":
-        t = _plain(label).detach()
+        t = convert_to_tensor(label, track_meta=False).detach()
         return (t.float() if t.dtype in (torch.float16, torch.bfloat16) else t).numpy()
     return None
 
 
-def _check_num_classes(num_classes: object) -> int | None:
-    if num_classes is None:
-        return None
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(f"`num_classes` must be None or a positive int, got {num_classes!r}.")
-    if num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive int, got {num_classes}.")
-    return int(num_classes)
+# the losses' constructor still imports the old private name (their owner switches to check_num_classes)
+_check_num_classes = check_num_classes
 
 
 def _check_class_weights(class_weights: object, nc: int) -> list[tuple[int, float]]:
@@ -58,22 +53,32 @@ def _check_class_weights(class_weights: object, nc: int) -> list[tuple[int, floa
 
 
 def _class_index(label: np.ndarray | torch.Tensor, num_classes: object) -> tuple[np.ndarray | torch.Tensor, int]:
-    """Validate a channel-first label and return its spatial class-index map and the number of classes."""
+    """Validate a channel-first label and return its spatial class-index map and the number of classes.
+
+    An index label's range comes from its minimum and maximum (which reveal NaN and infinities too), and a
+    ``uint8`` one is returned as it is (no copy); only a float label is checked for non-integer values.
+    """
     check_channel_first(label, "label")
-    nc = _check_num_classes(num_classes)
-    check_finite(label, "label")
+    nc = check_num_classes(num_classes)
     is_torch = isinstance(label, torch.Tensor)
-    x = _plain(label) if isinstance(label, torch.Tensor) else label
+    x = convert_to_tensor(label, track_meta=False) if isinstance(label, torch.Tensor) else label
     is_float = x.is_floating_point() if isinstance(x, torch.Tensor) else x.dtype.kind == "f"
     if x.shape[0] == 1:  # class indices
         idx = x[0]
+        if idx.numel() if is_torch else idx.size:
+            if isinstance(idx, torch.Tensor) and idx.dtype != torch.bool:
+                lo_t, hi_t = torch.aminmax(idx)
+                lo_f, hi_f = float(lo_t), float(hi_t)
+            else:
+                lo_f, hi_f = float(idx.min()), float(idx.max())
+            if not (np.isfinite(lo_f) and np.isfinite(hi_f)):
+                check_finite(idx, "label")  # raises, with the count
+        else:
+            lo_f, hi_f = 0.0, -1.0
         if is_float and bool((idx != idx.round()).any()):
             value = float(idx[idx != idx.round()].reshape(-1)[0])
             raise ValueError(f"`label` with one channel must hold integer class indices, got non-integer {value}.")
-        if idx.numel() if is_torch else idx.size:
-            lo, hi = int(idx.min()), int(idx.max())
-        else:
-            lo, hi = 0, -1
+        lo, hi = int(lo_f), int(hi_f)
         if lo < 0:
             raise ValueError(f"`label` class indices must be >= 0, got minimum {lo}.")
         inferred = nc is None
@@ -81,11 +86,17 @@ def _class_index(label: np.ndarray | torch.Tensor, num_classes: object) -> tuple
             nc = max(hi + 1, 1)
         elif hi >= nc:
             raise ValueError(f"`label` class indices must be < num_classes={nc}, got maximum {hi}.")
-        index = idx.long() if isinstance(idx, torch.Tensor) else idx.astype(np.uint8 if nc <= 256 else np.int32)
+        if isinstance(idx, torch.Tensor):
+            index: np.ndarray | torch.Tensor = idx.long()
+        elif nc <= 256:
+            index = idx.view(np.uint8) if idx.dtype in (np.uint8, np.bool_) else idx.astype(np.uint8)
+        else:
+            index = idx.astype(np.int32)
         if inferred and nc > 2:
             _check_all_present(index, nc)
         return index, nc
     # one-hot
+    check_finite(x, "label")
     if nc is not None and nc != x.shape[0]:
         raise ValueError(f"`label` one-hot has {x.shape[0]} channels but num_classes={nc}.")
     other = (x != 0) & (x != 1)
@@ -122,12 +133,14 @@ def _check_all_present(index: np.ndarray | torch.Tensor, nc: int) -> None:
 
 
 def _rrw_numpy(index: np.ndarray, nc: int, spacing: tuple[float, ...]) -> np.ndarray:
-    out = np.ones((nc, *index.shape), np.float32)
+    """The numpy RRW map: one multi-label distance pass, then per class its maximum and its channel, by blocks."""
+    out = np.empty((nc, *index.shape), np.float32)
     if index.size == 0:
         return out
     dist = _label_edt_numpy(index, spacing).reshape(-1)  # own-class inside distance, all classes at once
     flat_i, flat_o = index.reshape(-1), out.reshape(nc, -1)
     if not np.isfinite(dist[0]):  # inf iff one class fills the image: no boundary, every voxel maximally inside
+        out.fill(1.0)
         out[int(flat_i[0])] = -1.0
         return out
     blocks = [slice(a, a + _BLOCK) for a in range(0, dist.size, _BLOCK)]
@@ -137,14 +150,10 @@ def _rrw_numpy(index: np.ndarray, nc: int, spacing: tuple[float, ...]) -> np.nda
         ib, db, tmp = flat_i[b], dist[b], buf[: dist[b].size]
         for c in range(nc):
             cmax[c] = max(cmax[c], np.multiply(db, ib == c, out=tmp).max())
-    present = np.flatnonzero(cmax).tolist()
-    for b in blocks:  # z = d * m / (-max) + (1 - m): exact (no rounding beyond the division)
-        ib, db = flat_i[b], dist[b]
-        for k in present:
-            m, oc = ib == k, flat_o[k, b]
-            np.multiply(db, m, out=oc)
-            np.divide(oc, -cmax[k], out=oc)
-            np.add(oc, ~m, out=oc)
+    out.fill(1.0)
+    for k in np.flatnonzero(cmax).tolist():  # z = d / (-max) inside the class, 1 elsewhere (already there)
+        for b in blocks:
+            np.divide(dist[b], -cmax[k], out=flat_o[k, b], where=flat_i[b] == k)
     return out
 
 

@@ -119,7 +119,7 @@ def test_component_sizes():
         ({"mask": np.array(1)}, ValueError, "at least one spatial dimension"),
         ({"mask": np.zeros((3, 3)), "connectivity": 3}, ValueError, r"\[1, 2\].*got 3"),
         ({"mask": np.zeros((3, 3)), "connectivity": 0}, ValueError, "got 0"),
-        ({"mask": np.zeros((3, 3)), "connectivity": 1.5}, TypeError, "`connectivity` must be None or an int"),
+        ({"mask": np.zeros((3, 3)), "connectivity": 1.5}, TypeError, "`connectivity` must be None or a positive int"),
     ],
 )
 def test_errors(kwargs, exc, match):

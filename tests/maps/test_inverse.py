@@ -64,9 +64,31 @@ CASES = [
 ]
 
 
+# the numpy path weights lesion masks by their foreground voxels and dense ones block by block, over 2-byte labels
+# into a new output or over 4-byte labels in place: force each in turn
+BRANCHES = {
+    "sparse": (0, None),
+    "dense": (10**12, None),
+    "sparse-in-place": (0, np.uint32),
+    "dense-in-place": (10**12, np.uint32),
+}
+
+
+@pytest.fixture(params=sorted(BRANCHES))
+def numpy_branch(request, monkeypatch):
+    from monai_imbalance.maps import inverse as inverse_module
+    from monai_imbalance.maps.components import label_image
+
+    dense, out_dtype = BRANCHES[request.param]
+    monkeypatch.setattr(inverse_module, "_DENSE", dense)
+    if out_dtype is not None:
+        monkeypatch.setattr(inverse_module, "label_image", lambda x, c: label_image(x, c, out_dtype=out_dtype))
+    return request.param
+
+
 @pytest.mark.parametrize(("shape", "num", "connectivity"), CASES)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_binary_matches_reference(shape, num, connectivity, seed):
+def test_binary_matches_reference(shape, num, connectivity, seed, numpy_branch):
     rng = np.random.default_rng(seed)
     label = random_lesion_mask(shape, num, rng)[None].astype(np.float32)
     expected = reference_inverse_weight_map(label, connectivity)
@@ -75,7 +97,7 @@ def test_binary_matches_reference(shape, num, connectivity, seed):
 
 
 @pytest.mark.parametrize(("shape", "num", "connectivity"), CASES)
-def test_one_hot_matches_reference(shape, num, connectivity):
+def test_one_hot_matches_reference(shape, num, connectivity, numpy_branch):
     rng = np.random.default_rng(7)
     label = one_hot(random_class_label(shape, 4, num, rng), 4)
     expected = reference_inverse_weight_map(label, connectivity)
