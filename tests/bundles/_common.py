@@ -26,6 +26,17 @@ LESION_TINY = {
     "val_interval": 1,
     "val_sw_batch_size": 4,
 }
+#: overrides that make the multi-class bundle train, validate and evaluate in seconds on one thread
+MULTICLASS_TINY = {
+    "num_training_cases": 2,
+    "num_validation_cases": 2,
+    "data_shape": [32, 32, 12],
+    "patch_size": [32, 32],
+    "num_samples": 2,
+    "num_epochs": 1,
+    "val_interval": 1,
+    "val_sw_batch_size": 4,
+}
 
 
 def workflow(configs: Path, config_file: str | Sequence[str], workflow_type: str, **override: Any):

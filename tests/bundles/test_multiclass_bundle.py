@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.bundles._common import LOSS_FRAGMENTS, ROOT, error_chain, torchrun_train
+from tests.bundles._common import MULTICLASS_TINY as TINY
 from tests.bundles._common import run as _run_in
 from tests.bundles._common import workflow as _workflow_in
 
@@ -17,17 +18,6 @@ CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
 TRAIN = str(CONFIGS / "train.yaml")
 FRAGMENTS = sorted(LOSS_FRAGMENTS.glob("mc_*.yaml"))
-
-TINY = {
-    "num_training_cases": 2,
-    "num_validation_cases": 2,
-    "data_shape": [32, 32, 12],
-    "patch_size": [32, 32],
-    "num_samples": 2,
-    "num_epochs": 1,
-    "val_interval": 1,
-    "val_sw_batch_size": 4,
-}
 
 
 def _workflow(config_file, workflow_type: str, **override):

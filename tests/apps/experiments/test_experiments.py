@@ -7,7 +7,6 @@ import itertools
 import json
 import shutil
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,20 +20,11 @@ from monai_imbalance.apps.experiments import (
 )
 from monai_imbalance.apps.experiments.__main__ import main
 from monai_imbalance.metrics import CaseRecords, average_recall, bootstrap, object_dice, permutation_test
+from tests.apps.experiments._fakes import fake_lesion_runner
+from tests.bundles._common import MULTICLASS_TINY as TINY_MC
 
 SHIPPED = sorted(EXPERIMENTS_DIR.glob("*.yaml"))
 ROOT = EXPERIMENTS_DIR.parents[1]
-
-TINY_MC = {
-    "num_training_cases": 2,
-    "num_validation_cases": 2,
-    "data_shape": [32, 32, 12],
-    "patch_size": [32, 32],
-    "num_samples": 2,
-    "num_epochs": 1,
-    "val_interval": 1,
-    "val_sw_batch_size": 4,
-}
 
 
 def _tiny_multiclass(**extra):
@@ -213,25 +203,6 @@ def test_second_invocation_skips_and_partial_run_is_redone(tiny_grid, one_thread
 # --- fake runs: failures and the lesion-wise aggregation --------------------------------------------------------------
 
 
-def _fake_lesion_runner(records_for):
-    from monai_imbalance.apps.experiments.runner import _base_overrides
-    from monai_imbalance.reporting import save_records
-
-    def run(cfg, spec, exp_dir):
-        run_dir = exp_dir / "runs" / spec.run_id
-        (run_dir / "eval").mkdir(parents=True)
-        overrides = _base_overrides(cfg, spec, run_dir, exp_dir / "data" / spec.data_name)
-        save_records(records_for(spec), run_dir / "eval" / cfg.evaluation["records"])
-        done = {"run_id": spec.run_id, "loss": spec.loss, "seed": spec.seed, "preset": spec.preset,
-                "data_seed": spec.data_seed, "metrics": {"average_recall": 0.0}, "train_time_s": 1.0,
-                "eval_time_s": 1.0, "wall_time_s": 2.0, "overrides": {k: str(v) if isinstance(v, Path) else v
-                                                                      for k, v in overrides.items()}}  # fmt: skip
-        (run_dir / "done.json").write_text(json.dumps(done))
-        return done
-
-    return run
-
-
 def _records(loss, seed):
     rng = np.random.default_rng(zlib.crc32(f"{loss}-{seed}".encode()))
     out = []
@@ -260,7 +231,7 @@ def lesion_cfg():
 
 
 def test_lesion_aggregation_matches_the_metrics(lesion_cfg, tmp_path):
-    run_experiment(lesion_cfg, tmp_path, progress=False, run_fn=_fake_lesion_runner(lambda s: _records(s.loss, s.seed)))
+    run_experiment(lesion_cfg, tmp_path, progress=False, run_fn=fake_lesion_runner(lambda s: _records(s.loss, s.seed)))
     exp = tmp_path / "tiny_lesion"
     summary = summarize_experiment(exp)["lesion"]
     for loss in ("dice", "iw_dice"):
@@ -291,7 +262,7 @@ def test_lesion_aggregation_matches_the_metrics(lesion_cfg, tmp_path):
 
 
 def test_failed_run_is_logged_and_redone(lesion_cfg, tmp_path):
-    good = _fake_lesion_runner(lambda s: _records(s.loss, s.seed))
+    good = fake_lesion_runner(lambda s: _records(s.loss, s.seed))
 
     def flaky(cfg, spec, exp_dir):
         if spec.run_id == "metastases-iw_dice-s0":
@@ -322,7 +293,7 @@ def test_report_before_run_raises(tmp_path):
 
 
 def test_cli_report(tmp_path, lesion_cfg, capsys, monkeypatch):
-    run_experiment(lesion_cfg, tmp_path, progress=False, run_fn=_fake_lesion_runner(lambda s: _records(s.loss, s.seed)))
+    run_experiment(lesion_cfg, tmp_path, progress=False, run_fn=fake_lesion_runner(lambda s: _records(s.loss, s.seed)))
     assert not (tmp_path / "tiny_lesion" / "summary.md").exists()  # run_experiment runs; the CLI also reports
     yaml_path = tmp_path / "tiny_lesion.yaml"
     import yaml
@@ -334,7 +305,7 @@ def test_cli_report(tmp_path, lesion_cfg, capsys, monkeypatch):
 
 def test_run_with_other_settings_is_redone(lesion_cfg, tmp_path):
     calls = []
-    fake = _fake_lesion_runner(lambda s: _records(s.loss, s.seed))
+    fake = fake_lesion_runner(lambda s: _records(s.loss, s.seed))
 
     def counting(cfg, spec, exp_dir):
         calls.append(spec.run_id)

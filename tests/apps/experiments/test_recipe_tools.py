@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import zlib
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from monai_imbalance.apps.experiments import (
 )
 from monai_imbalance.apps.experiments.__main__ import main
 from monai_imbalance.metrics import CaseRecords
+from tests.apps.experiments._fakes import fake_lesion_runner
 
 ROOT = EXPERIMENTS_DIR.parents[1]
 LESION_BUNDLE = ROOT / "bundles" / "lesion_inverse_weighting"
@@ -62,22 +62,7 @@ def _views(loss, seed, preset, threshold=0.5):
 
 
 def _fake_runner():
-    from monai_imbalance.apps.experiments.runner import _base_overrides
-    from monai_imbalance.reporting import save_records
-
-    def run(cfg, spec, exp_dir):
-        run_dir = exp_dir / "runs" / spec.run_id
-        (run_dir / "eval").mkdir(parents=True)
-        overrides = _base_overrides(cfg, spec, run_dir, exp_dir / "data" / spec.data_name)
-        save_records(_views(spec.loss, spec.seed, spec.preset), run_dir / "eval" / cfg.evaluation["records"])
-        done = {"run_id": spec.run_id, "loss": spec.loss, "seed": spec.seed, "preset": spec.preset,
-                "data_seed": spec.data_seed, "metrics": {"average_recall": 0.0}, "train_time_s": 1.0,
-                "eval_time_s": 1.0, "wall_time_s": 2.0, "overrides": {k: str(v) if isinstance(v, Path) else v
-                                                                      for k, v in overrides.items()}}  # fmt: skip
-        (run_dir / "done.json").write_text(json.dumps(done))
-        return done
-
-    return run
+    return fake_lesion_runner(lambda spec: _views(spec.loss, spec.seed, spec.preset))
 
 
 def _fake_evaluate(cfg, spec, overrides):
