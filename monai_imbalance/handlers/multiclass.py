@@ -6,23 +6,15 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
-from monai.utils import IgniteInfo, min_version, optional_import
 
+from monai_imbalance.handlers._ignite import Engine, Events
 from monai_imbalance.handlers.report import gather_to_rank0
 from monai_imbalance.metrics.stats import segmentation_scores
 from monai_imbalance.reporting.multiclass import write_multiclass_report
 from monai_imbalance.transforms import resolve_spacing
-
-Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
-if TYPE_CHECKING:
-    from ignite.engine import Engine
-else:
-    Engine, _ = optional_import(
-        "ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Engine", as_type="decorator"
-    )
 
 __all__ = ["MulticlassReportHandler"]
 

@@ -6,11 +6,11 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch.distributed as dist
-from monai.utils import IgniteInfo, min_version, optional_import
 
+from monai_imbalance.handlers._ignite import Engine, Events
 from monai_imbalance.handlers.lesion import LesionRecordsHandler
 from monai_imbalance.metrics.cumulative import all_gather_list
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO
@@ -18,14 +18,6 @@ from monai_imbalance.metrics.froc import FROCProtocol
 from monai_imbalance.metrics.lesions import CaseRecords
 from monai_imbalance.metrics.matching import default_key_view, option
 from monai_imbalance.reporting.lesion import write_lesion_report
-
-Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
-if TYPE_CHECKING:
-    from ignite.engine import Engine
-else:
-    Engine, _ = optional_import(
-        "ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Engine", as_type="decorator"
-    )
 
 __all__ = ["LesionReportHandler", "gather_to_rank0"]
 
