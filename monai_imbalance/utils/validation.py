@@ -15,6 +15,7 @@ __all__ = [
     "check_connectivity",
     "check_finite",
     "check_fraction",
+    "check_increasing",
     "check_int",
     "check_num_classes",
     "check_number",
@@ -379,3 +380,32 @@ def check_int(value: Any, name: str, low: int | None = None) -> int:
     if low is not None and value < low:
         raise ValueError(f"`{name}` must be an int >= {low}, got {value}.")
     return int(value)
+
+
+def check_increasing(values: Any, name: str) -> np.ndarray:
+    """Validate a non-empty, finite, strictly increasing sequence of numbers (size thresholds) as a float64 array.
+
+    The one check of size-group thresholds for :func:`~monai_imbalance.metrics.size_groups` and the reports.
+
+    Raises:
+        TypeError: when ``values`` is a string or holds something other than numbers.
+        ValueError: when it is empty, not finite or not strictly increasing.
+
+    Example:
+        >>> check_increasing([5, 10.0], "thresholds")
+        array([ 5., 10.])
+        >>> check_increasing([10, 5], "thresholds")
+        Traceback (most recent call last):
+            ...
+        ValueError: `thresholds` must be finite and strictly increasing, got [10, 5].
+    """
+    items = values.tolist() if isinstance(values, (np.ndarray, torch.Tensor)) else values
+    items = items if isinstance(items, Sequence) and not isinstance(items, str) else [items]
+    if isinstance(values, (str, bytes)) or not all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in items
+    ):
+        raise TypeError(f"`{name}` must be a number or a sequence of numbers, got {values!r}.")
+    edges = np.asarray(items, dtype=np.float64).reshape(-1)
+    if edges.size == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"`{name}` must be finite and strictly increasing, got {values!r}.")
+    return edges
