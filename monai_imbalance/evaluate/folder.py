@@ -25,8 +25,9 @@ from monai_imbalance.evaluate.pairing import PREDICTION_SUFFIXES, pair_files
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO
 from monai_imbalance.metrics.froc import FROCProtocol
 from monai_imbalance.metrics.lesions import case_lesion_records
-from monai_imbalance.metrics.matching import LesionMatching, option
+from monai_imbalance.metrics.matching import LesionMatching
 from monai_imbalance.reporting.lesion import lesion_markdown, lesion_report, write_lesion_report
+from monai_imbalance.utils.validation import check_option
 
 __all__ = ["evaluate_folder"]
 
@@ -80,7 +81,7 @@ def _check_settings(
     mp_context: str,
     report_settings: dict[str, Any],
 ) -> dict[str, LesionMatching]:
-    option(protocol, FROCProtocol, "protocol")
+    check_option(protocol, FROCProtocol, "protocol")
     strict = LesionMatching.strict(strict_hit_rule, strict_hit_threshold)
     matchings = {"paper": LesionMatching.paper(), "strict": strict}
     if key_view not in matchings:

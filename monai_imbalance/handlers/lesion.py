@@ -56,15 +56,33 @@ class PredLabel:
     """
 
     def __init__(self, pred_key: str = "pred", label_key: str = "label") -> None:
+        for name, key in (("pred_key", pred_key), ("label_key", label_key)):
+            if not isinstance(key, str):
+                raise TypeError(f"`{name}` must be a string (a key of the evaluator output), got {key!r}.")
         self.pred_key = pred_key
         self.label_key = label_key
 
+    def _pair(self, output: Mapping, where: str) -> tuple[Any, Any]:
+        missing = [k for k in (self.pred_key, self.label_key) if k not in output]
+        if missing:
+            raise KeyError(
+                f"the evaluator output{where} has no {missing[0]!r} (keys: {sorted(map(str, output))}); set "
+                "`PredLabel(pred_key=..., label_key=...)` or the handler's `output_transform`."
+            )
+        return output[self.pred_key], output[self.label_key]
+
     def __call__(self, output: Any) -> tuple[Any, Any]:
-        """Split the output into predictions and labels."""
+        """Split the output into predictions and labels.
+
+        Raises:
+            KeyError: when a dictionary lacks the prediction or label key (the keys it has are named).
+            TypeError: when the output is neither dictionaries nor a pair.
+        """
         if isinstance(output, Mapping):
-            return output[self.pred_key], output[self.label_key]
+            return self._pair(output, "")
         if isinstance(output, Sequence) and all(isinstance(o, Mapping) for o in output):
-            return [o[self.pred_key] for o in output], [o[self.label_key] for o in output]
+            pairs = [self._pair(o, f" item {i}") for i, o in enumerate(output)]
+            return [p for p, _ in pairs], [y for _, y in pairs]
         if isinstance(output, Sequence) and len(output) == 2:
             return output[0], output[1]
         raise TypeError(
@@ -113,6 +131,8 @@ class LesionRecordsHandler:
         output_transform: Callable[[Any], Any] | None = None,
     ) -> None:
         self.metric = LesionRecordsMetric(matchings, threshold, connectivity, spacing, sigmoid, lesion_labels)
+        if output_transform is not None and not callable(output_transform):
+            raise TypeError(f"`output_transform` must be None or callable, got {type(output_transform).__name__}.")
         self.output_transform = PredLabel() if output_transform is None else output_transform
 
     @property
@@ -184,18 +204,38 @@ class _ViewHandler(Metric):  # type: ignore[valid-type, misc]
 
 
 def _owner(
-    records: Any, threshold: Any, connectivity: Any, spacing: Any, output_transform: Any, matching: Any
+    records: Any,
+    matching: Any,
+    output_transform: Any,
+    threshold: Any,
+    connectivity: Any,
+    spacing: Any,
+    sigmoid: Any,
+    lesion_labels: Any,
 ) -> tuple[LesionRecordsHandler, Any]:
+    """The records owner of a view handler: the shared one (refusing own settings), or its own with them."""
     shared = _records_of(records)
     if shared is not None:
         if output_transform is not None:
             raise ValueError("`output_transform` belongs to the shared `records`: set it there, not on its views.")
+        given = {
+            "threshold": threshold,
+            "connectivity": connectivity,
+            "spacing": spacing,
+            "sigmoid": sigmoid,
+            "lesion_labels": lesion_labels,
+        }
+        clash = sorted(k for k, v in given.items() if v is not None)
+        if clash:
+            raise ValueError(f"{clash} belong to the shared `records`: set them there, not on its views.")
         return records, shared
     own = LesionRecordsHandler(
         {"view": matching},
         threshold=0.5 if threshold is None else threshold,
         connectivity=connectivity,
         spacing=spacing,
+        sigmoid=bool(sigmoid),
+        lesion_labels=lesion_labels,
         output_transform=output_transform,
     )
     return own, own.metric
@@ -219,6 +259,8 @@ class FROCHandler(_ViewHandler):
         threshold: own owner only: probability above which a voxel is predicted foreground (default 0.5).
         connectivity: own owner only: orthogonal hops.
         spacing: own owner only: voxel spacing of every case.
+        sigmoid: own owner only: the predictions are logits.
+        lesion_labels: own owner only: label values that are lesion.
 
     Raises:
         TypeError / ValueError: on an invalid argument, or an own-owner setting given with ``records``.
@@ -243,8 +285,12 @@ class FROCHandler(_ViewHandler):
         threshold: float | None = None,
         connectivity: int | None = None,
         spacing: Any = None,
+        sigmoid: bool | None = None,
+        lesion_labels: Sequence[int] | None = None,
     ) -> None:
-        owner, metric = _owner(records, threshold, connectivity, spacing, output_transform, matching)
+        owner, metric = _owner(
+            records, matching, output_transform, threshold, connectivity, spacing, sigmoid, lesion_labels
+        )
         view = FROCMetric(protocol, fp_rates, matching if records is not None else "view", records=metric)
         super().__init__(view, owner)
 
@@ -260,6 +306,8 @@ class LesionDiceHandler(_ViewHandler):
         threshold: own owner only.
         connectivity: own owner only.
         spacing: own owner only.
+        sigmoid: own owner only.
+        lesion_labels: own owner only.
 
     Raises:
         TypeError / ValueError: as :class:`FROCHandler`.
@@ -283,8 +331,12 @@ class LesionDiceHandler(_ViewHandler):
         threshold: float | None = None,
         connectivity: int | None = None,
         spacing: Any = None,
+        sigmoid: bool | None = None,
+        lesion_labels: Sequence[int] | None = None,
     ) -> None:
-        owner, metric = _owner(records, threshold, connectivity, spacing, output_transform, matching)
+        owner, metric = _owner(
+            records, matching, output_transform, threshold, connectivity, spacing, sigmoid, lesion_labels
+        )
         view = LesionDiceMetric(protocol, matching if records is not None else "view", records=metric)
         super().__init__(view, owner)
 
@@ -305,6 +357,8 @@ class OverSegmentationHandler(_ViewHandler):
         threshold: own owner only.
         connectivity: own owner only.
         spacing: own owner only.
+        sigmoid: own owner only.
+        lesion_labels: own owner only.
 
     Raises:
         TypeError / ValueError: on an unknown ``quantity``, or as :class:`FROCHandler`.
@@ -328,8 +382,12 @@ class OverSegmentationHandler(_ViewHandler):
         threshold: float | None = None,
         connectivity: int | None = None,
         spacing: Any = None,
+        sigmoid: bool | None = None,
+        lesion_labels: Sequence[int] | None = None,
     ) -> None:
-        owner, metric = _owner(records, threshold, connectivity, spacing, output_transform, "strict")
+        owner, metric = _owner(
+            records, "strict", output_transform, threshold, connectivity, spacing, sigmoid, lesion_labels
+        )
         view = OverSegmentationMetric(quantity, records=metric)
         super().__init__(view, owner)
         self.quantity = view.quantity

@@ -21,8 +21,8 @@ import torch.distributed as dist
 from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
 from monai_imbalance.metrics.froc import FROCProtocol, _rates, average_recall, object_dice
 from monai_imbalance.metrics.lesions import CaseRecords, item_lesion_records
-from monai_imbalance.metrics.matching import LesionMatching, as_matchings, option
-from monai_imbalance.utils.validation import check_fraction
+from monai_imbalance.metrics.matching import LesionMatching, as_matchings
+from monai_imbalance.utils.validation import check_fraction, check_option
 
 __all__ = ["FROCMetric", "LesionDiceMetric", "LesionRecordsMetric", "OverSegmentationMetric", "all_gather_list"]
 
@@ -217,17 +217,6 @@ class LesionRecordsMetric:
         return self.records()
 
 
-_OWN_SETTINGS = ("threshold", "connectivity", "spacing", "sigmoid", "lesion_labels")
-
-
-def _own_settings(kwargs: dict[str, Any], owner: str) -> tuple[Any, ...]:
-    """The settings of a view's own records from its keyword arguments, refusing any other name."""
-    unknown = sorted(set(kwargs) - set(_OWN_SETTINGS))
-    if unknown:
-        raise TypeError(f"{owner} got unexpected arguments {unknown}; its own records take {list(_OWN_SETTINGS)}.")
-    return tuple(kwargs.get(name) for name in _OWN_SETTINGS)
-
-
 class _RecordsView:
     """A number computed from one view of a :class:`LesionRecordsMetric`, its own or a shared one."""
 
@@ -357,7 +346,7 @@ class FROCMetric(_RecordsView):
         lesion_labels: Sequence[int] | None = None,
     ) -> None:
         super().__init__(matching, records, threshold, connectivity, spacing, sigmoid, lesion_labels)
-        self.protocol = option(protocol, FROCProtocol, "protocol").value
+        self.protocol = check_option(protocol, FROCProtocol, "protocol").value
         self.fp_rates = None if fp_rates is None else _rates(fp_rates).tolist()
 
     def aggregate(self) -> torch.Tensor:
@@ -376,8 +365,12 @@ class LesionDiceMetric(_RecordsView):
     Args:
         protocol: ``"luna16"`` (every detected lesion) or ``"shirokikh2020"`` (detected at confidence ≥ -0.1).
         matching: the view, as :class:`FROCMetric` (default ``"strict"``).
-        records: a shared :class:`LesionRecordsMetric`, or ``None`` for its own.
-        kwargs: ``threshold``, ``connectivity``, ``spacing``, ``sigmoid``, ``lesion_labels`` of its own records.
+        records: a shared :class:`LesionRecordsMetric`, or ``None`` for its own, made with the settings below.
+        threshold: probability above which a voxel is predicted foreground (default 0.5; own records only).
+        connectivity: orthogonal hops; ``None`` for full connectivity (own records only).
+        spacing: voxel spacing for every case (own records only).
+        sigmoid: the predictions are logits (own records only).
+        lesion_labels: label values that are lesion (own records only).
 
     Raises:
         TypeError / ValueError: as :class:`FROCMetric`.
@@ -396,10 +389,14 @@ class LesionDiceMetric(_RecordsView):
         protocol: str = "luna16",
         matching: Any = "strict",
         records: LesionRecordsMetric | None = None,
-        **kwargs: Any,
+        threshold: float | None = None,
+        connectivity: int | None = None,
+        spacing: Any = None,
+        sigmoid: bool | None = None,
+        lesion_labels: Sequence[int] | None = None,
     ) -> None:
-        super().__init__(matching, records, *_own_settings(kwargs, "LesionDiceMetric"))
-        self.protocol = option(protocol, FROCProtocol, "protocol").value
+        super().__init__(matching, records, threshold, connectivity, spacing, sigmoid, lesion_labels)
+        self.protocol = check_option(protocol, FROCProtocol, "protocol").value
 
     def aggregate(self) -> torch.Tensor:
         """Object Dice mean of all cases so far; NaN when no lesion is detected (no Dice to average)."""
@@ -420,8 +417,12 @@ class OverSegmentationMetric(_RecordsView):
 
     Args:
         quantity: one of the above.
-        records: a shared :class:`LesionRecordsMetric`, or ``None`` for its own.
-        kwargs: ``threshold``, ``connectivity``, ``spacing``, ``sigmoid``, ``lesion_labels`` of its own records.
+        records: a shared :class:`LesionRecordsMetric`, or ``None`` for its own, made with the settings below.
+        threshold: probability above which a voxel is predicted foreground (default 0.5; own records only).
+        connectivity: orthogonal hops; ``None`` for full connectivity (own records only).
+        spacing: voxel spacing for every case (own records only).
+        sigmoid: the predictions are logits (own records only).
+        lesion_labels: label values that are lesion (own records only).
 
     Raises:
         ValueError: on an unknown ``quantity``, or as :class:`FROCMetric`.
@@ -434,10 +435,19 @@ class OverSegmentationMetric(_RecordsView):
         8.0
     """
 
-    def __init__(self, quantity: str = "volume_ratio", records: LesionRecordsMetric | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        quantity: str = "volume_ratio",
+        records: LesionRecordsMetric | None = None,
+        threshold: float | None = None,
+        connectivity: int | None = None,
+        spacing: Any = None,
+        sigmoid: bool | None = None,
+        lesion_labels: Sequence[int] | None = None,
+    ) -> None:
         matching = next(iter(records.matchings)) if records is not None else "strict"
-        super().__init__(matching, records, *_own_settings(kwargs, "OverSegmentationMetric"))
-        self.quantity = option(quantity, OverSegmentationQuantity, "quantity").value
+        super().__init__(matching, records, threshold, connectivity, spacing, sigmoid, lesion_labels)
+        self.quantity = check_option(quantity, OverSegmentationQuantity, "quantity").value
 
     def aggregate(self) -> torch.Tensor:
         """The quantity over all cases so far (NaN with no case; the volume ratio is NaN without lesions)."""

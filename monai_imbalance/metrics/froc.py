@@ -27,7 +27,7 @@ import numpy as np
 from monai.utils import StrEnum
 
 from monai_imbalance.metrics.lesions import CaseRecords
-from monai_imbalance.metrics.matching import option
+from monai_imbalance.utils.validation import check_option
 
 __all__ = [
     "LUNA16_FP_RATES",
@@ -134,7 +134,7 @@ def froc_curve(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple[
         ([0.6, 0.7, 0.9], [1.0, 1.0, 0.0], [1.0, 0.5, 0.5])
     """
     cases = _check_cases(cases)
-    proto = option(protocol, FROCProtocol, "protocol")
+    proto = check_option(protocol, FROCProtocol, "protocol")
     les, fp = _pool(cases)
     n_div = len(cases) if proto is FROCProtocol.LUNA16 else sum(_is_nonempty(c) for c in cases)
     thresholds = _thresholds(les, fp, proto)
@@ -178,7 +178,7 @@ def average_recall(cases: Sequence[CaseRecords], protocol: str = "luna16", fp_ra
         1.0
     """
     cases = _check_cases(cases)
-    proto = option(protocol, FROCProtocol, "protocol")
+    proto = check_option(protocol, FROCProtocol, "protocol")
     rates = _rates(fp_rates)
     if sum(c.n_lesions for c in cases) == 0:
         return float("nan")
@@ -210,7 +210,7 @@ def object_dice(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple
         (0.5, 0.25)
     """
     cases = _check_cases(cases)
-    proto = option(protocol, FROCProtocol, "protocol")
+    proto = check_option(protocol, FROCProtocol, "protocol")
     conf = np.concatenate([c.lesion_confidence for c in cases])
     dice = np.concatenate([c.lesion_dice for c in cases])
     lowest = -np.inf if proto is FROCProtocol.LUNA16 else _SHIROKIKH2020_LOWEST
@@ -284,7 +284,7 @@ def bootstrap(
         ((5,), True)
     """
     cases = _check_cases(cases)
-    proto = option(protocol, FROCProtocol, "protocol")
+    proto = check_option(protocol, FROCProtocol, "protocol")
     rates = _rates(fp_rates)
     grid = np.linspace(0, 8, 161) if fp_grid is None else _rates(fp_grid, "fp_grid")
     draws = _DEFAULT_DRAWS[proto.value] if n_draws is None else int(n_draws)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from monai.utils import convert_to_tensor
 
 from monai_imbalance.utils.validation import check_fraction
 
@@ -25,7 +26,7 @@ def host_array(x: Any, name: str) -> np.ndarray:
         array([0.5], dtype=float32)
     """
     if isinstance(x, torch.Tensor):
-        t = x.as_tensor() if hasattr(x, "as_tensor") else x
+        t = convert_to_tensor(x, track_meta=False)
         if t.dtype in (torch.float16, torch.bfloat16):
             t = t.float()  # numpy has no bfloat16; half precision is read as float32
         return t.detach().cpu().numpy()
@@ -63,7 +64,8 @@ def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, n
         return label
     if label.size == 0:
         return label.astype(bool)
-    lo, hi = label.min(), label.max()
+    unsigned = label.dtype.kind == "u"  # no minimum to check: it is read only for a message
+    lo, hi = (label.dtype.type(0) if unsigned else label.min()), label.max()
     if np.isnan(lo) or np.isnan(hi):
         raise ValueError(f"`{name}` must not hold NaN values.")
     if lo < 0:
@@ -74,11 +76,12 @@ def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, n
             raise ValueError(f"`lesion_labels` must be positive integer label values, got {lesion_labels!r}.")
         return np.isin(label, values)
     if hi > 1 or (np.issubdtype(label.dtype, np.floating) and not np.all((label == 0) | (label == 1))):
+        lo = label.min() if unsigned else lo
         raise ValueError(
             f"`{name}` must be binary (0/1) unless `lesion_labels` names the lesion values, got values in "
             f"[{lo:g}, {hi:g}]."
         )
-    return label != 0
+    return label.view(bool) if label.dtype == np.uint8 else label != 0  # 0/1 bytes: a zero-copy boolean view
 
 
 def check_case(

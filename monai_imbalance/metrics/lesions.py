@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from monai_imbalance.maps.components import label_components
+from monai_imbalance.maps.components import label_image
 from monai_imbalance.metrics.inputs import check_affine, check_case, lesion_mask
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, match_pairs
-from monai_imbalance.utils.validation import check_spacing
+from monai_imbalance.utils.validation import check_connectivity, check_spacing
 
 __all__ = [
     "CaseRecords",
@@ -226,9 +226,10 @@ def _extract(
     sp = check_spacing(spacing, mask.ndim)
     aff = check_affine(affine, mask.ndim)
     voxel_volume = float(np.prod(sp)) if sp is not None else 1.0
+    conn = check_connectivity(connectivity, mask.ndim)
     pr_mask = pr > thr
-    gt_lab, n_gt = label_components(mask, connectivity)
-    pr_lab, n_pr = label_components(pr_mask, connectivity)
+    gt_lab, n_gt = label_image(mask, conn)  # cc3d's labels as they come (no int32 copy)
+    pr_lab, n_pr = label_image(pr_mask, conn)
     gt_flat, pr_flat = gt_lab.reshape(-1), pr_lab.reshape(-1)
     gt_size, _, gt_centroid, gt_bbox, _ = _component_stats(gt_flat, mask.reshape(-1), n_gt, mask.shape, None)
     pr_size, pr_conf, pr_centroid, pr_bbox, fg = _component_stats(

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from monai.utils import StrEnum, look_up_option
+from monai.utils import StrEnum
 from scipy.optimize import linear_sum_assignment
 
-from monai_imbalance.utils.validation import check_fraction
+from monai_imbalance.utils.validation import check_fraction, check_option
 
 __all__ = ["Assignment", "HitRule", "LesionMatching", "as_matchings", "default_key_view", "match_pairs"]
 
@@ -49,17 +49,8 @@ class Assignment(StrEnum):
     ONE_TO_ONE = "one_to_one"
 
 
-def option(value: Any, enum: type[StrEnum], name: str) -> Any:
-    """Resolve a string option with MONAI's ``look_up_option``, naming the argument in the error.
-
-    Example:
-        >>> option("iou", HitRule, "hit_rule") is HitRule.IOU
-        True
-    """
-    try:
-        return enum(look_up_option(value, enum))
-    except ValueError as e:
-        raise ValueError(f"`{name}`: {e}".strip()) from None
+# the name the reporting modules import; the one implementation is utils.validation.check_option
+option = check_option
 
 
 @dataclass(frozen=True)
@@ -92,8 +83,8 @@ class LesionMatching:
     hit_threshold: float | None = None
 
     def __post_init__(self) -> None:
-        assignment = option(self.assignment, Assignment, "assignment").value
-        rule = option(self.hit_rule, HitRule, "hit_rule").value
+        assignment = check_option(self.assignment, Assignment, "assignment").value
+        rule = check_option(self.hit_rule, HitRule, "hit_rule").value
         threshold = self.hit_threshold
         if rule == HitRule.OVERLAP:
             threshold = None

@@ -139,3 +139,65 @@ def test_handler_errors_and_pickle():
         PredLabel()(3)
     for h in (FROCHandler(), LesionDiceHandler(matching="paper"), OverSegmentationHandler(), records):
         pickle.loads(pickle.dumps(h))
+
+
+# ---------------------------------------------------------------- every documented keyword of the view handlers
+
+HANDLERS = {"froc": FROCHandler, "dice": LesionDiceHandler, "over": OverSegmentationHandler}
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+def test_handler_signature_lists_every_documented_argument(name):
+    import inspect
+
+    cls = HANDLERS[name]
+    doc = cls.__doc__.split("Args:")[1].split("Raises:")[0]
+    documented = [
+        line.split(":")[0].strip()
+        for line in doc.splitlines()
+        if line.startswith(" " * 8) and line[8] != " " and ":" in line
+    ]
+    params = inspect.signature(cls.__init__).parameters
+    assert documented == [p for p in params if p != "self"]
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _engine_records(handler, p, y):
+    from ignite.engine import Engine
+
+    engine = Engine(lambda e, b: b)
+    handler.attach(engine, "value")
+    engine.run([(p, y)], max_epochs=1)
+    return handler.owner.records("view")
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+@pytest.mark.parametrize(
+    ("keyword", "value", "check"),
+    [
+        pytest.param("threshold", 0.9, lambda r: r.n_detected == 0, id="threshold"),
+        pytest.param("connectivity", 1, lambda r: r.n_lesions == 2, id="connectivity"),
+        pytest.param("spacing", (2.0, 3.0), lambda r: r.true_volume == 12.0, id="spacing"),
+        pytest.param("lesion_labels", [2], lambda r: r.n_lesions == 1, id="lesion_labels"),
+        pytest.param("sigmoid", True, lambda r: r.n_detected == 1, id="sigmoid"),
+        pytest.param("output_transform", lambda out: (out[1] * 0.8, out[1]), lambda r: r.n_detected == 1, id="ot"),
+    ],
+)
+def test_each_own_owner_keyword_works(name, keyword, value, check):
+    y = torch.zeros(1, 1, 6, 6)
+    y[0, 0, 1, 1] = y[0, 0, 2, 2] = 2.0 if keyword == "lesion_labels" else 1.0
+    p = (y != 0).float() * 0.8
+    if keyword == "sigmoid":
+        p = (p > 0).float() * 10 - 5  # logits
+    if keyword == "output_transform":
+        p = torch.zeros_like(y)  # replaced by the transform
+    (case,) = _engine_records(HANDLERS[name](**{keyword: value}), p, y)
+    assert check(case)
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+@pytest.mark.parametrize("keyword", ["threshold", "connectivity", "spacing", "sigmoid", "lesion_labels"])
+def test_own_owner_keywords_are_refused_with_shared_records(name, keyword):
+    value = {"threshold": 0.6, "connectivity": 1, "spacing": 1.0, "sigmoid": True, "lesion_labels": [2]}[keyword]
+    with pytest.raises(ValueError, match=rf"\['{keyword}'\] belong to the shared `records`"):
+        HANDLERS[name](records=LesionRecordsHandler(), **{keyword: value})

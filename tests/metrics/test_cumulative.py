@@ -276,3 +276,73 @@ def test_confidence_map_ranks_like_the_functional_core():
         np.testing.assert_array_equal(a.lesion_confidence, b.lesion_confidence)
         np.testing.assert_array_equal(a.fp_confidence, b.fp_confidence)
     assert metric.aggregate().item() == pytest.approx(average_recall(ref, "shirokikh2020"))
+
+
+# ---------------------------------------------------------------- every documented keyword of the views works
+
+VIEWS = {"froc": FROCMetric, "dice": LesionDiceMetric, "over": OverSegmentationMetric}
+
+
+def _docstring_args(cls):
+    doc = cls.__doc__.split("Args:")[1].split("Raises:")[0]
+    return [
+        line.split(":")[0].strip()
+        for line in doc.splitlines()
+        if line.startswith(" " * 8) and line[8] != " " and ":" in line
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_signature_lists_every_documented_argument(name):
+    import inspect
+
+    cls = VIEWS[name]
+    params = list(inspect.signature(cls.__init__).parameters)[1:]
+    assert _docstring_args(cls) == [p for p in params if p in _docstring_args(cls)]
+    assert set(_docstring_args(cls)) == set(params)
+    assert not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+
+
+def _diagonal_case(value=1.0):
+    """Two voxels touching by a corner (one lesion with full connectivity, two with faces only), predicted 0.8."""
+    y = torch.zeros(1, 1, 6, 6)
+    y[0, 0, 1, 1] = y[0, 0, 2, 2] = value
+    return (y != 0).float() * 0.8, y
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+@pytest.mark.parametrize(
+    ("keyword", "value", "check"),
+    [
+        pytest.param("threshold", 0.9, lambda r: r.n_detected == 0, id="threshold"),
+        pytest.param("connectivity", 1, lambda r: r.n_lesions == 2, id="connectivity"),
+        pytest.param("spacing", (2.0, 3.0), lambda r: r.true_volume == 12.0, id="spacing"),
+        pytest.param("lesion_labels", [2], lambda r: r.n_lesions == 1, id="lesion_labels"),
+        pytest.param("sigmoid", True, lambda r: r.n_detected == 1, id="sigmoid"),
+    ],
+)
+def test_each_own_records_keyword_works(name, keyword, value, check):
+    p, y = _diagonal_case(2.0 if keyword == "lesion_labels" else 1.0)
+    if keyword == "sigmoid":
+        p = (p > 0).float() * 10 - 5  # logits
+    metric = VIEWS[name](**{keyword: value})
+    metric(p, y)
+    (case,) = metric.cases()
+    assert check(case)
+    assert metric.aggregate().shape == ()  # NaN where the number is undefined (object Dice with no detection)
+    if keyword in ("lesion_labels", "sigmoid"):  # without the keyword the same inputs are refused
+        with pytest.raises(ValueError, match="lesion_labels" if keyword == "lesion_labels" else "sigmoid=True"):
+            VIEWS[name]()(p, y)
+
+
+def test_view_keywords_keep_their_positions():
+    records = LesionRecordsMetric()
+    froc = FROCMetric("shirokikh2020", [0.5, 1.0], "paper", records)
+    assert (froc.protocol, froc.fp_rates, froc.view, froc.shared) == ("shirokikh2020", [0.5, 1.0], "paper", True)
+    dice = LesionDiceMetric("shirokikh2020", "paper", records)
+    assert (dice.protocol, dice.view, dice.shared) == ("shirokikh2020", "paper", True)
+    over = OverSegmentationMetric("merged_lesions", records)
+    assert (over.quantity, over.shared) == ("merged_lesions", True)
+    own = FROCMetric("luna16", None, "strict", None, 0.6, 1, (1.0, 2.0), True, [2])
+    settings = own.records_metric
+    assert (settings.threshold, settings.connectivity, settings.sigmoid, settings.lesion_labels) == (0.6, 1, True, [2])
