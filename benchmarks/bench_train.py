@@ -57,7 +57,7 @@ import torch
 BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "lesion_inverse_weighting"
 TARGET_GPU_RATIO = 1.1  # iw_dice (device) time per iteration / plain Dice's, on a GPU (issue 3)
 TARGET_RECIPE_RATIO = 1.1  # the recipes' time per iteration / plain BCE's, on the CPU (issue 12)
-LOSSES = BUNDLE.parents[1] / "configs" / "losses"
+LOSSES = BUNDLE / "configs" / "losses"
 FAMILIES = {
     "dice": ["dice", "iw_dice (device)", "iw_dice (transform)"],
     "recipe": ["bce", "iw_bce (transform)", "iw_bce recipe", "dice", "iw_dice recipe"],

@@ -68,7 +68,7 @@ if sys.path[:1] != [str(ROOT)]:  # check the checkout this script belongs to, wh
 
 BUDGET_S = 480.0  # the whole check, on a GPU machine (issue 15: within 8 minutes)
 MIN_STEP_S = 5.0  # a step is not started with less time left than this
-LOSS_FRAGMENT = ROOT / "configs" / "losses" / "iw_dice.yaml"
+LOSS_FRAGMENT = ROOT / "bundles" / "lesion_inverse_weighting" / "configs" / "losses" / "iw_dice.yaml"
 OWN_ENTRIES = ("gpu_check.md", "logs", "artefacts")
 
 # sizes of the real check (CUDA) and of the dry run (CPU, tiny)

@@ -107,7 +107,7 @@ def test_sdist_holds_what_the_wheel_is_built_from(dist):
     for name in ("setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in", "LICENSE", "CHANGELOG.md", "CITATION.cff"):
         assert name in names
     assert "bundles/lesion_inverse_weighting/configs/train.yaml" in names
-    assert "configs/losses/iw_bce.yaml" in names
+    assert "bundles/lesion_inverse_weighting/configs/losses/iw_bce.yaml" in names
 
 
 def test_installed_wheel_exports_and_trains_the_lesion_bundle_outside_the_checkout(dist, tmp_path):

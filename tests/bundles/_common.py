@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-LOSS_FRAGMENTS = ROOT / "configs" / "losses"
 
 #: spatial shape of the tiny lesion bundle's data (the ``lesion_data`` fixture of tests/conftest.py)
 LESION_DATA_SHAPE = [24, 24, 16]

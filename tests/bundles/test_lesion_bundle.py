@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from tests.bundles._common import LESION_DATA_SHAPE as DATA_SHAPE
 from tests.bundles._common import LESION_TINY as TINY
-from tests.bundles._common import LOSS_FRAGMENTS, ROOT, changed, error_chain, listing, torchrun_train
+from tests.bundles._common import ROOT, changed, error_chain, listing, torchrun_train
 from tests.bundles._common import run as _run_in
 from tests.bundles._common import workflow as _workflow_in
 
@@ -27,7 +27,7 @@ TRAIN = str(CONFIGS / "train.yaml")
 EVALUATE = str(CONFIGS / "evaluate.yaml")
 INFER = str(CONFIGS / "inference.yaml")
 BINARY = ("bce", "iw_bce", "focal", "iw_focal", "dice", "iw_dice", "asl", "iw_asl", "wce", "gdl")
-FRAGMENTS = [LOSS_FRAGMENTS / f"{name}.yaml" for name in BINARY]
+FRAGMENTS = [CONFIGS / "losses" / f"{name}.yaml" for name in BINARY]
 
 INFER_TINY = {"patch_size": TINY["patch_size"], "sw_batch_size": 4}
 
@@ -435,9 +435,9 @@ def test_run_writes_only_under_its_folders(where, tmp_path, monkeypatch):
         dirs = [tmp_path / "D", tmp_path / "O", tmp_path / "C"]
         args = {"dataset_dir": str(dirs[0]), "output_dir": str(dirs[1]), "ckpt_dir": str(dirs[2])}
         config = str(configs / "train.yaml")
-    before = listing(tmp_path, BUNDLE, LOSS_FRAGMENTS)
+    before = listing(tmp_path, BUNDLE)
     _run(config, configs=configs, **args, **tiny)
-    written = changed(before, listing(tmp_path, BUNDLE, LOSS_FRAGMENTS))
+    written = changed(before, listing(tmp_path, BUNDLE))
     assert written
     assert [p for p in written if not any(p.startswith(str(d) + "/") for d in dirs)] == []
     assert (dirs[0] / "dataset.json").is_file()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.bundles._common import LOSS_FRAGMENTS, ROOT, error_chain, torchrun_train
 from tests.bundles._common import MULTICLASS_TINY as TINY
+from tests.bundles._common import ROOT, error_chain, torchrun_train
 from tests.bundles._common import run as _run_in
 from tests.bundles._common import workflow as _workflow_in
 
@@ -17,7 +17,7 @@ BUNDLE = ROOT / "bundles" / "multiclass_region_wise"
 CONFIGS = BUNDLE / "configs"
 META = str(CONFIGS / "metadata.json")
 TRAIN = str(CONFIGS / "train.yaml")
-FRAGMENTS = sorted(LOSS_FRAGMENTS.glob("mc_*.yaml"))
+FRAGMENTS = sorted((CONFIGS / "losses").glob("mc_*.yaml"))
 
 
 def _workflow(config_file, workflow_type: str, **override):
@@ -82,7 +82,7 @@ def test_rrw_map_reaches_the_loss(data_dir, tmp_path):
 
 def test_gradual_fragment_steps_alpha(data_dir, tmp_path):
     override = {**TINY, "num_epochs": 2, "val_interval": 2, "gradual_alpha_step": 0.25}
-    wf = _run([TRAIN, str(ROOT / "configs" / "losses" / "mc_gradual.yaml")], bundle_root=str(tmp_path),
+    wf = _run([TRAIN, str(CONFIGS / "losses" / "mc_gradual.yaml")], bundle_root=str(tmp_path),
               dataset_dir=str(data_dir), **override)  # fmt: skip
     assert wf.parser.get_parsed_content("loss#loss").alpha == pytest.approx(0.75)
 

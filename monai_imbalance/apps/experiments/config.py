@@ -7,7 +7,7 @@ An experiment YAML (``configs/experiments/*.yaml``) reads::
     bundle: bundles/multiclass_region_wise
     train_config: [configs/train.yaml]   # relative to the bundle
     evaluate_config: [configs/train.yaml, configs/evaluate.yaml]
-    loss_dir: configs/losses             # relative to the root: <loss>.yaml is merged onto train_config
+    loss_dir: configs/losses             # relative to the bundle: <loss>.yaml is merged onto train_config
     evaluation: {kind: multiclass}       # or {kind: lesion}: which report the evaluation writes
     overrides: {num_epochs: 40}          # bundle ids set in every run (train and evaluate)
     loss_overrides: {mc_gradual: {gradual_alpha_step: 0.05}}
@@ -216,7 +216,7 @@ def load_experiment(
         )
     ]
     meta = bundle / str(raw.get("meta_file", "configs/metadata.json"))
-    loss_dir = root / str(raw.get("loss_dir", "configs/losses"))
+    loss_dir = bundle / str(raw.get("loss_dir", "configs/losses"))
     evaluation = _mapping(raw["evaluation"], "evaluation")
     kind = evaluation.get("kind")
     if kind not in EVALUATION_KINDS:

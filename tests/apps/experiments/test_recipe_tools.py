@@ -88,8 +88,8 @@ def _pooled(loss, preset, threshold=0.5):
 
 def test_loss_fragments_name_variants_of_one_fragment():
     cfg = _cfg()
-    assert cfg.loss_file("capped") == ROOT / "configs" / "losses" / "iw_bce_recipe.yaml"
-    assert cfg.loss_file("bce") == ROOT / "configs" / "losses" / "bce.yaml"
+    assert cfg.loss_file("capped") == LESION_BUNDLE / "configs" / "losses" / "iw_bce_recipe.yaml"
+    assert cfg.loss_file("bce") == LESION_BUNDLE / "configs" / "losses" / "bce.yaml"
     with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         _cfg(loss_fragments={"capped": "nope"})
     with pytest.raises(TypeError, match="loss_fragments"):
@@ -119,7 +119,7 @@ def test_recipe_fragment_is_the_documented_mix(name):
 
     parser = ConfigParser()
     parser.read_config(
-        [str(LESION_BUNDLE / "configs" / "train.yaml"), str(ROOT / "configs" / "losses" / f"{name}.yaml")]
+        [str(LESION_BUNDLE / "configs" / "train.yaml"), str(LESION_BUNDLE / "configs" / "losses" / f"{name}.yaml")]
     )
     handlers = parser["train"]["handlers"]
     assert handlers[-1]["_target_"].endswith("CombinedLossAlphaHandler")
