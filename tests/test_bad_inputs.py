@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import copy
 import pickle
-import re
 import subprocess
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -45,23 +43,14 @@ from monai_imbalance.transforms import (
     ComputeRRWMap,
     ComputeRRWMapd,
 )
+from tests._matrix import Matrix, check_raises, check_value
 from tests._reference_losses import ref_asl, ref_bce, ref_dice, ref_focal, ref_wce
 from tests._reference_maps import reference_inverse_weight_map
 from tests._reference_region_wise import rrw_reference
 
-RAISES: list[Any] = []  # pytest.param(call, exception type, regex)
-VALUES: list[Any] = []  # pytest.param(call, reference call, rtol)
-
-
-def err(entry: str, case: str, call: Callable[[], Any], exc: type[Exception], *words: str) -> None:
-    """Register an error case: ``call()`` raises ``exc`` whose message holds ``words`` in this order."""
-    pattern = ".*".join(re.escape(w) for w in words)
-    RAISES.append(pytest.param(call, exc, pattern, id=f"{entry}-{case}"))
-
-
-def val(entry: str, case: str, call: Callable[[], Any], reference: Callable[[], Any], rtol: float = 1e-5) -> None:
-    """Register a value case: ``call()`` equals ``reference()`` (float64 numbers, arrays or tensors)."""
-    VALUES.append(pytest.param(call, reference, rtol, id=f"{entry}-{case}"))
+MATRIX = Matrix()
+err, val = MATRIX.err, MATRIX.val
+RAISES, VALUES = MATRIX.raises, MATRIX.values
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -1321,36 +1310,14 @@ for _n, (_cls, _out) in DICT_TRANSFORMS.items():
     val(_n, "label_untouched", lambda c=_cls: c("label")({"label": LAB.copy()})["label"], lambda: LAB)
 
 
-def _as_float64(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().double().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
 @pytest.mark.parametrize(("call", "exc", "pattern"), RAISES)
 def test_bad_input_raises_named_error(call, exc, pattern):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # e.g. MONAI's single-channel softmax warnings
-        with pytest.raises(exc) as info:
-            call()
-    message = str(info.value.args[0]) if exc is KeyError else str(info.value)
-    assert type(info.value) is exc, f"{type(info.value).__name__}: {message}"
-    assert re.search(pattern, message, re.DOTALL), message
+    check_raises(call, exc, pattern)
 
 
 @pytest.mark.parametrize(("call", "reference", "rtol"), VALUES)
 def test_edge_input_value_matches_reference(call, reference, rtol):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        got, expected = call(), reference()
-    if isinstance(expected, (tuple, list, int)) and not isinstance(expected, bool):
-        assert got == expected
-        return
-    got64, exp64 = _as_float64(got), _as_float64(expected)
-    assert got64.shape == exp64.shape
-    assert np.isfinite(got64).all()
-    atol = 1e-6 if rtol < 1e-3 else rtol
-    np.testing.assert_allclose(got64, exp64, rtol=rtol, atol=atol)
+    check_value(call, reference, rtol)
 
 
 def test_matrix_size():

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from monai_imbalance.metrics.lesions import CaseRecords
+from monai_imbalance.utils.validation import check_increasing
 
 __all__ = ["SIZE_THRESHOLDS_MM", "SIZE_THRESHOLDS_SHIROKIKH2020_VOXELS", "read_shirokikh2020_records", "size_groups"]
 
@@ -63,9 +64,7 @@ def size_groups(
         volumes = np.concatenate([c.lesion_volume for c in cases])
         edges = np.quantile(volumes, [1 / 3, 2 / 3]) if volumes.size else np.zeros(2)
     else:
-        edges = np.asarray(thresholds, dtype=np.float64).reshape(-1)
-        if edges.size == 0 or np.any(np.diff(edges) <= 0) or not np.all(np.isfinite(edges)):
-            raise ValueError(f"`thresholds` must be finite and strictly increasing, got {thresholds!r}.")
+        edges = check_increasing(thresholds, "thresholds")
     names = _GROUP_NAMES.get(edges.size, tuple(f"group_{i}" for i in range(edges.size + 1)))
     bounds = np.concatenate([[-np.inf], edges, [np.inf]])
     out: dict[str, list[CaseRecords]] = {name: [] for name in names}

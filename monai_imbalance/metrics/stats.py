@@ -42,8 +42,8 @@ def segmentation_scores(
         given percentile).
 
     Raises:
-        ValueError: when the shapes differ, the input is not ``(B, C, *spatial)``, ``spacing`` is invalid or
-            ``percentile`` is outside ``[0, 100]``.
+        ValueError: when the shapes differ, the input is not ``(B, C, *spatial)``, a value is not 0 or 1 (soft
+            or NaN), ``spacing`` is invalid or ``percentile`` is outside ``[0, 100]``.
 
     Example:
         >>> y = torch.zeros(1, 2, 8, 8); y[0, 1, 2:6, 2:6] = 1; y[0, 0] = 1 - y[0, 1]
@@ -59,6 +59,13 @@ def segmentation_scores(
         raise ValueError(f"`y_pred` must be (B, C, *spatial), got shape {tuple(yp.shape)}.")
     if not 0 <= percentile <= 100:
         raise ValueError(f"`percentile` must be in [0, 100], got {percentile}.")
+    for name, t in (("y_pred", yp), ("y", yt)):
+        if t.numel() and not bool(((t == 0) | (t == 1)).all()):  # soft values give a wrong Dice and no distance
+            lo, hi = float(t.min()), float(t.max())
+            raise ValueError(
+                f"`{name}` must be binarised one-hot (values 0 and 1), got values in [{lo:g}, {hi:g}]: threshold or "
+                "argmax the probabilities first (e.g. AsDiscrete(argmax=True, to_onehot=C))."
+            )
     ndim = yp.ndim - 2
     sp: Any
     if isinstance(spacing, (list, tuple)) and spacing and isinstance(spacing[0], (list, tuple, np.ndarray)):

@@ -36,6 +36,7 @@ from monai_imbalance.metrics.matching import default_key_view, option
 from monai_imbalance.reporting.plots import plot_froc, plot_recall_by_size
 from monai_imbalance.reporting.records import save_records
 from monai_imbalance.utils.conversion import finite_or_none
+from monai_imbalance.utils.validation import check_increasing
 
 __all__ = ["lesion_markdown", "lesion_report", "write_lesion_report"]
 
@@ -246,9 +247,7 @@ def lesion_report(
     proto = option(protocol, FROCProtocol, "protocol")
     rates = _rates(fp_rates)
     if size_thresholds is not None:
-        edges = np.asarray(size_thresholds, dtype=np.float64).reshape(-1)
-        if edges.size == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
-            raise ValueError(f"`size_thresholds` must be finite and strictly increasing, got {size_thresholds!r}.")
+        check_increasing(size_thresholds, "size_thresholds")
     grid = _band_grid(rates)
     if key_view is None:
         key_view = default_key_view(views)

@@ -146,26 +146,42 @@ def save_records(cases: Sequence[CaseRecords] | Mapping[str, Sequence[CaseRecord
     return path
 
 
+def _rows(values: Any, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be rows of numbers, got {values!r:.80}.") from None
+
+
 def _case_of(case: Any, matching: str | None, where: str) -> CaseRecords:
     if not isinstance(case, Mapping):
         raise ValueError(f"{where}: a case must be a JSON object, got {type(case).__name__}.")
     missing = [k for k in ("case_id", "n_predictions", *_ARRAYS) if k not in case]
     if missing:
         raise ValueError(f"{where}: case {case.get('case_id')!r} lacks the fields {missing}.")
-    arrays = {name: _decode(case[name], name) for name in _ARRAYS}
-    rows = {name: np.asarray(case[name], dtype=np.float64) for name in _ROWS if name in case}
-    volume = case.get("predicted_volume", "nan")
-    return CaseRecords(
-        **arrays,
-        n_predictions=int(case["n_predictions"]),
-        case_id=None if case["case_id"] is None else str(case["case_id"]),
-        matching=matching,
-        predicted_volume=float(_decode([volume], "predicted_volume")[0]),
-        n_merging_predictions=case.get("n_merging_predictions"),
-        n_merged_lesions=case.get("n_merged_lesions"),
-        affine=None if case.get("affine") is None else np.asarray(case["affine"], dtype=np.float64),
-        **rows,
-    )
+    try:  # every bad field is named with the file and the case
+        arrays = {name: _decode(case[name], name) for name in _ARRAYS}
+        rows = {name: _rows(case[name], name) for name in _ROWS if name in case}
+        volume = case.get("predicted_volume", "nan")
+        n_predictions = case["n_predictions"]
+        if isinstance(n_predictions, bool) or not isinstance(n_predictions, int) or n_predictions < 0:
+            raise ValueError(f"`n_predictions` must be a non-negative int, got {n_predictions!r}.")
+        affine = None if case.get("affine") is None else np.asarray(case["affine"], dtype=np.float64)
+        if affine is not None and (affine.ndim != 2 or affine.shape[0] != affine.shape[1] or affine.shape[0] < 2):
+            raise ValueError(f"`affine` must be a square (D + 1, D + 1) matrix, got shape {affine.shape}.")
+        return CaseRecords(
+            **arrays,
+            n_predictions=n_predictions,
+            case_id=None if case["case_id"] is None else str(case["case_id"]),
+            matching=matching,
+            predicted_volume=float(_decode([volume], "predicted_volume")[0]),
+            n_merging_predictions=case.get("n_merging_predictions"),
+            n_merged_lesions=case.get("n_merged_lesions"),
+            affine=affine,
+            **rows,
+        )
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: case {case.get('case_id')!r}: {e}") from e
 
 
 def load_record_views(path: str | Path) -> dict[str, list[CaseRecords]]:
@@ -194,9 +210,11 @@ def load_record_views(path: str | Path) -> dict[str, list[CaseRecords]]:
     if not path.is_file():
         raise FileNotFoundError(f"`path`: no records file at {path}.")
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ValueError(f"`path` {path} is not valid JSON (truncated or not a records file): {e}.") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"`path` {path} is not a UTF-8 JSON text (binary or not a records file): {e}.") from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise ValueError(f"`path` must be a lesion-records file (format {_FORMAT!r}), got {path}.")
     version = doc.get("version")
