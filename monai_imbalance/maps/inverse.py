@@ -22,6 +22,7 @@ from monai_imbalance.utils.validation import (
     check_connectivity,
     check_fraction,
     check_num_classes,
+    check_weight_range,
 )
 
 __all__ = ["inverse_weight_map"]
@@ -232,24 +233,8 @@ def _weights_numpy(
 
 
 def _check_args(threshold: Any, min_weight: Any, max_weight: Any) -> tuple[float, float | None, float | None]:
-    """Validate the settings shared by the function and the transforms; return them as floats."""
-
-    def number(value: Any, name: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
-        if not math.isfinite(value):
-            raise ValueError(f"`{name}` must be finite, got {value}.")
-        return float(value)
-
-    threshold = check_fraction(threshold, "threshold")
-    lo = None if min_weight is None else number(min_weight, "min_weight")
-    hi = None if max_weight is None else number(max_weight, "max_weight")
-    for value, name in ((lo, "min_weight"), (hi, "max_weight")):
-        if value is not None and value <= 0:
-            raise ValueError(f"`{name}` must be positive (weights are positive), got {value}.")
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"`min_weight` must not exceed `max_weight`, got min_weight={lo} > max_weight={hi}.")
-    return threshold, lo, hi
+    """The settings of the function and the transforms as floats (the threshold and the clip bounds)."""
+    return (check_fraction(threshold, "threshold"), *check_weight_range(min_weight, max_weight))
 
 
 def _overlap_error(num: int, threshold: float) -> ValueError:

@@ -409,3 +409,38 @@ def check_increasing(values: Any, name: str) -> np.ndarray:
     if edges.size == 0 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
         raise ValueError(f"`{name}` must be finite and strictly increasing, got {values!r}.")
     return edges
+
+
+def check_weight_range(min_weight: Any, max_weight: Any) -> tuple[float | None, float | None]:
+    """Validate optional clip bounds of voxel weights: finite positive numbers, ``min_weight <= max_weight``.
+
+    Shared by the inverse weight maps, their transforms and the losses that compute them.
+
+    Raises:
+        TypeError: when a bound is neither ``None`` nor a real number (``bool`` included).
+        ValueError: when a bound is not finite or not positive, or ``min_weight > max_weight``.
+
+    Example:
+        >>> check_weight_range(1, 2e5)
+        (1.0, 200000.0)
+        >>> check_weight_range(3, 2)
+        Traceback (most recent call last):
+            ...
+        ValueError: `min_weight` must not exceed `max_weight`, got min_weight=3.0 > max_weight=2.0.
+    """
+    bounds: list[float | None] = []
+    for value, name in ((min_weight, "min_weight"), (max_weight, "max_weight")):
+        if value is None:
+            bounds.append(None)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+        if not math.isfinite(value):
+            raise ValueError(f"`{name}` must be finite, got {value}.")
+        if value <= 0:
+            raise ValueError(f"`{name}` must be positive (weights are positive), got {float(value)}.")
+        bounds.append(float(value))
+    lo, hi = bounds
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"`min_weight` must not exceed `max_weight`, got min_weight={lo} > max_weight={hi}.")
+    return lo, hi
