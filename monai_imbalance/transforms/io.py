@@ -37,6 +37,19 @@ def _name(x: Any) -> str:
     return str(meta.get("filename_or_obj", "<in memory>"))
 
 
+def _check_mapping(data: Any, owner: str) -> None:
+    if not isinstance(data, Mapping):
+        raise TypeError(
+            f"`data` of {owner} must be a dictionary (a mapping of keys to file names or arrays), got "
+            f"{type(data).__name__}."
+        )
+
+
+def _check_array(x: Any, name: str) -> None:
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
+        raise TypeError(f"`{name}` must be a channel-first numpy array or torch tensor, got {type(x).__name__}.")
+
+
 class CheckedLoadImage(LoadImage):
     """MONAI's ``LoadImage`` that names the file it could not read (a truncated ``.nii.gz``, a broken ``.mhd``).
 
@@ -75,6 +88,7 @@ class CheckedLoadImaged(LoadImaged):
     nibabel, MetaImage ``.mhd``, NRRD and DICOM through ITK). Array twin: :class:`CheckedLoadImage`.
 
     Raises:
+        TypeError: (when called) ``data`` is not a dictionary.
         RuntimeError: (when called) a file cannot be read; the message names the key and the file.
 
     Example:
@@ -91,6 +105,7 @@ class CheckedLoadImaged(LoadImaged):
 
     def __call__(self, data: Any, reader: Any = None) -> Any:
         """Load every key's file, or name the one that cannot be read."""
+        _check_mapping(data, type(self).__name__)
         try:
             return super().__call__(data, reader)
         except Exception:
@@ -115,6 +130,7 @@ class CheckImageLabelShaped(MapTransform):
         ValueError: at construction, when ``keys`` is not a pair; (when called) the shapes differ: the message
             names both files.
         KeyError: (when called) a key is absent and ``allow_missing_keys`` is not set.
+        TypeError: (when called) ``data`` is not a dictionary, or an image / label is not an array or tensor.
 
     Example:
         >>> check = CheckImageLabelShaped(["image", "label"])
@@ -133,6 +149,7 @@ class CheckImageLabelShaped(MapTransform):
 
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         """Check the pair and return the data unchanged."""
+        _check_mapping(data, type(self).__name__)
         d = dict(data)
         image_key, label_key = self.keys
         if image_key not in d or label_key not in d:
@@ -140,6 +157,8 @@ class CheckImageLabelShaped(MapTransform):
                 return d
             raise KeyError(f"keys {image_key!r} and {label_key!r} are required, got {sorted(map(str, d))}.")
         image, label = d[image_key], d[label_key]
+        _check_array(image, str(image_key))
+        _check_array(label, str(label_key))
         if tuple(image.shape[1:]) != tuple(label.shape[1:]):
             raise ValueError(
                 f"label {_name(label)} has spatial shape {tuple(label.shape[1:])} but image {_name(image)} has "
@@ -160,9 +179,10 @@ class SelectLesionLabels(Transform):
         labels: label values that are lesion, or None for a label that must already be 0/1.
 
     Raises:
-        ValueError: at construction, when ``labels`` is empty or holds a non-integer. When called, with
-            ``labels=None``, when the label holds values other than 0 and 1: the message names the file, the
-            values found and the setting to use.
+        ValueError: at construction, when ``labels`` is empty or holds a non-integer. When called, when the
+            label holds NaN / inf, or is boolean while ``labels`` selects values, or, with ``labels=None``,
+            holds values other than 0 and 1: the message names the file, the values found and the setting to use.
+        TypeError: (when called) the label is not a numpy array or a torch tensor.
 
     Example:
         >>> label = torch.tensor([[0, 1, 2, 2]])
@@ -186,6 +206,15 @@ class SelectLesionLabels(Transform):
 
     def __call__(self, label: NdarrayOrTensor, name: str = "label") -> NdarrayOrTensor:
         """Binarise (or, with ``labels=None``, check) ``label``; ``name`` is the word used in the error."""
+        _check_array(label, name)
+        t = torch.as_tensor(label)  # no copy
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} {_name(label)} holds NaN or infinite values, expected integer label values.")
+        if t.dtype == torch.bool and self.labels is not None:
+            raise ValueError(
+                f"`labels` selects label values, but {name} {_name(label)} is boolean (already a mask): use "
+                "labels=None (lesion_labels: null)."
+            )
         if self.labels is None:
             found = torch.unique(torch.as_tensor(label)) if isinstance(label, torch.Tensor) else np.unique(label)
             values = [v.item() if hasattr(v, "item") else v for v in found]
@@ -237,6 +266,7 @@ class SelectLesionLabelsd(MapTransform):
 
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         """Binarise (or check) every key's label; the output keeps the label's type, dtype and metadata."""
+        _check_mapping(data, type(self).__name__)
         d = dict(data)
         for key in self.key_iterator(d):
             d[key] = self.selector(d[key], name=str(key))

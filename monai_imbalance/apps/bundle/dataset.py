@@ -4,16 +4,35 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from monai.data import load_decathlon_datalist
 
 from monai_imbalance.data.decathlon import DATASET_JSON, make_dataset
+from monai_imbalance.utils.validation import check_int
 
 __all__ = ["load_checked_datalist", "prepare_dataset"]
 
 logger = logging.getLogger(__name__)
+
+
+def _path(value: Any, name: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(value).__name__}.")
+    return Path(value)
+
+
+def _shape(shape: Any) -> tuple[int, int, int]:
+    if isinstance(shape, np.ndarray):
+        shape = shape.tolist()
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) != 3:
+        raise TypeError(f"`shape` must be three sizes (x, y, z) of generated cases, got {shape!r}.")
+    x, y, z = (check_int(v, "shape") for v in shape)  # the sizes are checked by the generator (at least 8)
+    return x, y, z
 
 
 def prepare_dataset(
@@ -50,6 +69,9 @@ def prepare_dataset(
         Path of ``dataset.json`` as a string.
 
     Raises:
+        TypeError: when ``dataset_dir`` is not a path, ``shape`` not three ints or a count or ``seed`` not an int.
+        ValueError: when a size of ``shape``, a count or ``seed`` is negative (or too small for the generator).
+        NotADirectoryError: when ``dataset_dir`` is a file.
         FileExistsError: when ``dataset_dir`` holds files but no ``dataset.json`` (nothing is written there).
 
     Example:
@@ -61,7 +83,19 @@ def prepare_dataset(
     """
     import torch.distributed as dist
 
-    root = Path(dataset_dir)
+    root = _path(dataset_dir, "dataset_dir")
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"`dataset_dir` {root} is a file, not a folder of a dataset.")
+    sizes = _shape(shape)
+    counts = {
+        name: check_int(value, name, low=0)
+        for name, value in (
+            ("num_training", num_training),
+            ("num_validation", num_validation),
+            ("num_test", num_test),
+            ("seed", seed),
+        )
+    }
     distributed = dist.is_available() and dist.is_initialized()
     if (not distributed or dist.get_rank() == 0) and not (root / DATASET_JSON).is_file():
         if root.is_dir() and any(root.iterdir()):
@@ -74,12 +108,12 @@ def prepare_dataset(
         make_dataset(
             root,
             preset=preset,
-            num_training=num_training,
-            num_validation=num_validation,
-            shape=(int(shape[0]), int(shape[1]), int(shape[2])),
-            seed=seed,
+            num_training=counts["num_training"],
+            num_validation=counts["num_validation"],
+            shape=sizes,
+            seed=counts["seed"],
             progress=False,
-            num_test=num_test,
+            num_test=counts["num_test"],
         )
     if distributed:
         dist.barrier()
@@ -106,10 +140,13 @@ def load_checked_datalist(
         The datalist with absolute paths.
 
     Raises:
+        TypeError: when ``dataset_json`` is not a path, ``key`` not a string or ``limit`` not an int.
         FileNotFoundError: when ``dataset.json`` or a listed image or label file is missing (the file is named).
-        ValueError: when the file is not a JSON object, the list is missing, empty or holds items other
-            than ``{"image": ...}`` dicts (or, under ``test``, image paths), or when ``require_labels`` is set
-            and an item has no label; the messages name the file and the lists it has.
+        IsADirectoryError: when a listed image or label path is a folder.
+        ValueError: when the file is not UTF-8 JSON holding an object (truncated, binary), the list is missing,
+            empty or holds items other than ``{"image": ...}`` dicts of path strings (or, under ``test``, image
+            paths), when ``require_labels`` is set and an item has no label, or when ``limit`` is negative; the
+            messages name the file and the lists it has.
 
     Example:
         >>> import tempfile
@@ -119,13 +156,18 @@ def load_checked_datalist(
         >>> sorted(load_checked_datalist(p, "test", require_labels=True)[0])
         ['image', 'label']
     """
-    path = Path(dataset_json)
+    path = _path(dataset_json, "dataset_json")
+    if not isinstance(key, str):
+        raise TypeError(f"`key` must be the name of a list (a string), got {type(key).__name__}.")
+    limit = None if limit is None else check_int(limit, "limit", low=0)
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
     try:
-        info = json.loads(path.read_text())
+        info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ValueError(f"dataset file {path} is not valid JSON: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ValueError(f"dataset file {path} is not a UTF-8 JSON text (binary or corrupted): {e}") from e
     if not isinstance(info, dict):
         raise ValueError(f"dataset file {path} must hold a JSON object, got {type(info).__name__}.")
     lists = [k for k, v in info.items() if isinstance(v, list) and v and all(isinstance(i, (dict, str)) for i in v)]
@@ -147,6 +189,12 @@ def load_checked_datalist(
                 " or an image path (one form for the whole list)" if key == "test" else ""
             )
             raise ValueError(f"dataset {path}: item {n} of `{key}` must be {allowed}, got {item!r}.")
+        for field in ("image", "label"):
+            if field in item and not isinstance(item[field], str):
+                raise ValueError(
+                    f"dataset {path}: item {n} of `{key}` must give `{field}` as a file path (a string), got "
+                    f"{item[field]!r}."
+                )
         if require_labels and "label" not in item:
             raise ValueError(
                 f"dataset {path}: item {n} of `{key}` ({item['image']}) has no label, and labels are required "
@@ -158,6 +206,10 @@ def load_checked_datalist(
     items = load_decathlon_datalist(str(path), is_segmentation=True, data_list_key=key, base_dir=str(path.parent))
     for item in items:
         for field in ("image", "label"):
+            if field in item and Path(item[field]).is_dir():
+                raise IsADirectoryError(
+                    f"{field} file listed in {path} under `{key}` is a folder, not a file: {item[field]}"
+                )
             if field in item and not Path(item[field]).is_file():
                 raise FileNotFoundError(f"{field} file listed in {path} under `{key}` not found: {item[field]}")
     return items[:limit] if limit is not None else items
