@@ -26,6 +26,7 @@ from monai_imbalance.losses import (
     FrequencyWeightedBCELoss,
     InverseWeightedLoss,
     MapBridgeLoss,
+    PrepareBatchWithMap,
     RegionWiseLoss,
     ScheduledCombinedLoss,
     VoxelWeightedASLoss,
@@ -921,6 +922,61 @@ err(
     TypeError,
     "`loss` must be a callable loss, got NoneType",
 )
+
+
+# ---- the map bridge: PrepareBatchWithMap + MapBridgeLoss
+BR_ = "PrepareBatchWithMap"
+_BATCH = {"image": X2, "label": Y2, "label_weight": W2}
+err(BR_, "batch_not_a_dict", lambda: PrepareBatchWithMap()([X2, Y2]), TypeError, "`batchdata` must be a dictionary")
+err(BR_, "image_missing", lambda: PrepareBatchWithMap()({"label": Y2}), KeyError, "Key `image` not found in the batch")
+err(BR_, "map_missing", lambda: PrepareBatchWithMap()({"image": X2, "label": Y2}), KeyError,
+    "Map key `label_weight` not found in the batch", "allow_missing_keys=True")  # fmt: skip
+val(BR_, "map_missing_allowed",
+    lambda: sorted(PrepareBatchWithMap(allow_missing_keys=True)({"image": X2, "label": Y2})[1].meta),
+    lambda: sorted(MetaTensor(Y2).meta))  # fmt: skip
+val(BR_, "metatensor_map", lambda: PrepareBatchWithMap()({**_BATCH, "label_weight": MetaTensor(W2)})[1].meta[
+    "label_weight"], lambda: W2)  # fmt: skip
+val(BR_, "pickle", lambda: pickle.loads(pickle.dumps(PrepareBatchWithMap("label_weight")))(_BATCH)[1].meta[
+    "label_weight"], lambda: W2)  # fmt: skip
+_BRIDGE = MapBridgeLoss(VoxelWeightedBCELoss())
+val("MapBridgeLoss", "weight_reaches_the_loss", lambda: _BRIDGE(X2, PrepareBatchWithMap()(_BATCH)[1]),
+    lambda: ref_bce(X2, Y2, W2))  # fmt: skip
+val("MapBridgeLoss", "pickle", lambda: pickle.loads(pickle.dumps(_BRIDGE))(X2, PrepareBatchWithMap()(_BATCH)[1]),
+    lambda: ref_bce(X2, Y2, W2))  # fmt: skip
+val("MapBridgeLoss", "deepcopy", lambda: copy.deepcopy(_BRIDGE)(X2, PrepareBatchWithMap()(_BATCH)[1]),
+    lambda: ref_bce(X2, Y2, W2))  # fmt: skip
+_NAN_BATCH = {**_BATCH, "label_weight": W2 * NAN}
+err("MapBridgeLoss", "bad_map_named", lambda: _BRIDGE(X2, PrepareBatchWithMap()(_NAN_BATCH)[1]), ValueError,
+    "`weight` must hold finite non-negative values")  # fmt: skip
+
+# ---- half precision and CPU autocast for the other losses (promoted to float32 inside; the value is float32's)
+for _n, _make, _args in (
+    ("FrequencyWeightedBCELoss", FrequencyWeightedBCELoss, ()),
+    ("RegionWiseLoss", RegionWiseLoss, ()),
+    ("InverseWeightedLoss", _iw, ()),
+    ("ScheduledCombinedLoss", lambda: ScheduledCombinedLoss(VoxelWeightedBCELoss(), RegionWiseLoss()), ()),
+):
+    for _dtype in (torch.float16, torch.bfloat16):
+        _x = X2.to(_dtype)
+        val(_n, f"input_{str(_dtype)[6:]}", lambda m=_make, x=_x: m()(x, Y2), lambda m=_make, x=_x: m()(x.float(), Y2))
+        val(_n, f"cpu_autocast_{str(_dtype)[6:]}", lambda m=_make, x=_x, d=_dtype: _autocast_any(m(), x, d),
+            lambda m=_make, x=_x: m()(x.float(), Y2))  # fmt: skip
+val("RegionWiseLoss", "3d", lambda: RegionWiseLoss()(X3, Y3), lambda: _ref_rw(X3, Y3))
+val("ScheduledCombinedLoss", "3d", lambda: ScheduledCombinedLoss(VoxelWeightedBCELoss(), RegionWiseLoss())(X3, Y3),
+    lambda: 0.5 * ref_bce(X3, Y3) + 0.5 * _ref_rw(X3, Y3))  # fmt: skip
+val("FrequencyWeightedBCELoss", "deepcopy", lambda: copy.deepcopy(FrequencyWeightedBCELoss())(X2, Y2),
+    lambda: ref_wce(X2, Y2))  # fmt: skip
+val("ScheduledCombinedLoss", "batch0_sum",
+    lambda: ScheduledCombinedLoss(VoxelWeightedBCELoss(reduction="sum"), RegionWiseLoss(reduction="sum"))(
+        X2[:0], Y2[:0]), lambda: 0.0)  # fmt: skip
+
+
+def _autocast_any(loss: Any, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    with torch.autocast("cpu", dtype=dtype):
+        out = loss(x, Y2)
+    assert out.dtype == torch.float32
+    return out
+
 
 # ---- maps
 M_ = "inverse_weight_map"
