@@ -143,6 +143,30 @@ def test_workers_give_the_records_of_one_process(itk_folders, tmp_path):
     assert records[0] == records[1]
 
 
+def test_auto_start_method_forks_where_it_is_safe(monkeypatch):
+    from monai_imbalance.evaluate.folder import start_method
+
+    assert [start_method(m) for m in ("fork", "forkserver", "spawn")] == ["fork", "forkserver", "spawn"]
+    if sys.platform.startswith("linux"):
+        assert start_method() == "fork"  # the workers are copies of this process: no second MONAI import
+        import torch
+
+        monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+        assert start_method() == "forkserver"  # a CUDA context does not survive a fork
+        monkeypatch.undo()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert start_method() in ("forkserver", "spawn")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mp_context", ["fork", "forkserver", "spawn"])
+def test_every_start_method_gives_the_records_of_one_process(folders, tmp_path, mp_context):
+    pred, label = folders
+    one = evaluate_folder(pred, label, tmp_path / "one", n_draws=5, progress=False, workers=1)
+    two = evaluate_folder(pred, label, tmp_path / "two", n_draws=5, progress=False, workers=2, mp_context=mp_context)
+    assert {k: v for k, v in one.items() if k != "inputs"} == {k: v for k, v in two.items() if k != "inputs"}
+
+
 # ---------------------------------------------------------------- pairing, errors, notes (NIfTI)
 
 

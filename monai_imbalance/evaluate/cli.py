@@ -70,9 +70,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="processes reading and scoring cases (1: this process)")
     p.add_argument(
         "--mp_context",
-        default="forkserver",
-        choices=("forkserver", "spawn", "fork"),
-        help="start method of the worker processes (forkserver: MONAI imported once; fork: no import, Linux)",
+        default="auto",
+        choices=("auto", "fork", "forkserver", "spawn"),
+        help="start method of the worker processes (auto: fork on Linux, the workers start at once; "
+        "forkserver / spawn: each server or worker imports MONAI first)",
     )
     p.add_argument("--name", default="lesion_report", help="file name stem of the report")
     p.add_argument("--title", default=None, help="heading of the report")

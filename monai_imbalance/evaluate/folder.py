@@ -12,6 +12,7 @@ import json
 import logging
 import multiprocessing
 import sys
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -29,11 +30,38 @@ from monai_imbalance.metrics.matching import LesionMatching
 from monai_imbalance.reporting.lesion import lesion_markdown, lesion_report, write_lesion_report
 from monai_imbalance.utils.validation import check_option
 
-__all__ = ["evaluate_folder"]
+__all__ = ["evaluate_folder", "start_method"]
 
 logger = logging.getLogger(__name__)
 
-_CONTEXTS = ("forkserver", "spawn", "fork")
+_CONTEXTS = ("auto", "fork", "forkserver", "spawn")
+# CPython >= 3.12 warns at every fork of a process with threads (numpy's BLAS pool has some from its import)
+_FORK_WARNING = r"This process \(pid=\d+\) is multi-threaded, use of fork\(\) may lead to deadlocks"
+
+
+def start_method(mp_context: str = "auto") -> str:
+    """The start method of the worker processes: ``mp_context`` itself, or what ``"auto"`` resolves to here.
+
+    ``"auto"`` is ``"fork"`` on Linux when this process has no CUDA context: the workers are copies of this
+    process, which has imported MONAI already, so they start at once (``forkserver`` and ``spawn`` workers
+    import it again, 15-30 s here, more than scoring a few dozen cases). The threads a fork does not copy are
+    the idle pools of numpy's BLAS and torch, which reinitialise in the child; each worker runs torch on one
+    thread. Elsewhere (macOS, Windows, a process holding a CUDA context) ``"auto"`` is ``"forkserver"`` where
+    it exists, else ``"spawn"``.
+
+    Example:
+        >>> start_method("spawn")
+        'spawn'
+        >>> start_method() in ("fork", "forkserver", "spawn")
+        True
+    """
+    if mp_context != "auto":
+        return mp_context
+    methods = multiprocessing.get_all_start_methods()
+    cuda = "torch" in sys.modules and sys.modules["torch"].cuda.is_initialized()
+    if sys.platform.startswith("linux") and "fork" in methods and not cuda:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def _run(jobs: list[CaseJob], workers: int, progress: bool, mp_context: str) -> list[CaseResult]:
@@ -45,16 +73,19 @@ def _run(jobs: list[CaseJob], workers: int, progress: bool, mp_context: str) -> 
                 results[job.index] = score_case(job)
                 bar.update()
         else:
+            method = start_method(mp_context)
             logger.info(
-                f"{min(workers, len(jobs))} worker processes ({mp_context}"
-                + ("; spawn / forkserver workers first import MONAI" if mp_context != "fork" else "")
+                f"{min(workers, len(jobs))} worker processes ({method}"
+                + ("; spawn / forkserver workers first import MONAI" if method != "fork" else "")
                 + ")"
             )
-            ctx = multiprocessing.get_context(mp_context)
-            if mp_context == "forkserver":  # the server imports MONAI once; every worker forks from it
+            ctx = multiprocessing.get_context(method)
+            if method == "forkserver":  # the server imports MONAI once; every worker forks from it
                 ctx.set_forkserver_preload([score_case.__module__])
             with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=init_worker) as ex:
-                futures: list[Future[CaseResult]] = [ex.submit(score_case, job) for job in jobs]
+                with warnings.catch_warnings():  # fork workers are started by the first submit (all at once)
+                    warnings.filterwarnings("ignore", _FORK_WARNING, DeprecationWarning)
+                    futures: list[Future[CaseResult]] = [ex.submit(score_case, job) for job in jobs]
                 try:
                     for future in as_completed(futures):
                         result = future.result()
@@ -155,7 +186,7 @@ def evaluate_folder(
     max_volume_ratio: float = MAX_VOLUME_RATIO,
     overwrite: bool = False,
     progress: bool = True,
-    mp_context: str = "forkserver",
+    mp_context: str = "auto",
 ) -> dict[str, Any]:
     r"""Lesion-wise report of a folder of predictions against a folder of labels, as the bundles write it.
 
@@ -199,8 +230,9 @@ def evaluate_folder(
         max_volume_ratio: predicted / true lesion volume above which the report warns.
         overwrite: replace a report ``<name>.json`` already in ``output_dir`` (else refused).
         progress: show a progress bar (stderr).
-        mp_context: start method of the worker processes: ``"forkserver"`` (MONAI imported once, by the
-            server), ``"spawn"`` or ``"fork"``.
+        mp_context: start method of the worker processes: ``"auto"`` (:func:`start_method`: ``"fork"`` on
+            Linux, the workers starting at once), ``"fork"``, ``"forkserver"`` (MONAI imported once, by the
+            server) or ``"spawn"``; the records are the same under every one.
 
     Returns:
         The report dictionary written to ``<name>.json``.
