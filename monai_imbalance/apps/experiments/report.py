@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from monai_imbalance.apps.experiments.plots import plot_convergence_cdf, plot_gradient_signs, plot_multiclass_scores
 from monai_imbalance.apps.experiments.runner import DONE_MARKER
 from monai_imbalance.apps.experiments.summary import (
@@ -103,9 +105,10 @@ def _chosen_thresholds(runs: _Runs) -> list[float | None]:
 def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset: str) -> tuple[Any, str]:
     """Per loss (and evaluation threshold): both views side by side, pooled over the seeds of the preset.
 
-    The strict view (one-to-one, IoU >= 0.1) first: lesions found, found among the small ones (below the first
-    of ``size_thresholds``, default 5 mm), its average recall and object Dice, its false positives; then the
-    paper view's average recall and the predicted / true lesion volume (independent of the view).
+    The strict view (one-to-one, IoU >= 0.1) first: lesions found (in all and by each seed), found among the small
+    ones (below the first of ``size_thresholds``, default 5 mm), its average recall with the standard deviation over
+    ``n_draws`` bootstrap draws of the cases (default 200), its object Dice and false positives; then the paper
+    view's average recall and the predicted / true lesion volume (independent of the view).
     """
     from monai_imbalance.reporting import lesion_report, load_record_views
 
@@ -116,18 +119,29 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
         if not mine:
             continue
         by_threshold: dict[str | None, dict[str, list[Any]]] = {}
+        per_seed: dict[str | None, list[int]] = {}
         for r in mine:
             for t, folder in _eval_dirs(r):
                 path = folder / exp["evaluation"]["records"]
                 if not path.is_file():
                     continue
-                for view, cases in load_record_views(path).items():
+                views_of_run = load_record_views(path)
+                if "strict" in views_of_run:
+                    found = sum(int(np.isfinite(c.lesion_confidence).sum()) for c in views_of_run["strict"])
+                    per_seed.setdefault(t, []).append(found)
+                for view, cases in views_of_run.items():
                     pooled = by_threshold.setdefault(t, {}).setdefault(view, [])
                     pooled += [dataclasses.replace(c, case_id=f"s{r['seed']}:{c.case_id}") for c in cases]
         for t, views in by_threshold.items():
             if "strict" not in views or "paper" not in views:
                 continue
-            rep = lesion_report(views, protocol=opts.get("protocol", "luna16"), size_thresholds=thresholds, n_draws=1)
+            rep = lesion_report(
+                views,
+                protocol=opts.get("protocol", "luna16"),
+                size_thresholds=thresholds,
+                n_draws=int(opts.get("n_draws", 200)),
+                seed=int(opts.get("seed", 0)),
+            )
             st, pa, diag = rep["views"]["strict"], rep["views"]["paper"], rep["diagnostics"]
             small = st["size_groups"][0] if st["size_groups"] else {"n_lesions": 0, "n_detected": 0}
             rows[loss if t is None else f"{loss} @ {t}"] = {
@@ -140,7 +154,9 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
                 "strict_detected": st["n_detected"],
                 "strict_small_detected": small["n_detected"],
                 "n_small": small["n_lesions"],
+                "strict_detected_per_seed": per_seed.get(t, []),
                 "strict_average_recall": st["average_recall"],
+                "strict_average_recall_std": st["bootstrap"]["std"],
                 "paper_average_recall": pa["average_recall"],
                 "paper_detected": pa["n_detected"],
                 "strict_object_dice": st["object_dice"]["mean"],
@@ -153,25 +169,30 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
         f"## Both matching views{f' on `{preset}`' if preset else ''} (strict: one-to-one, IoU >= 0.1; paper: any "
         "overlap)",
         "",
-        f"Records of every seed pooled per loss; `loss @ t`: evaluated at probability threshold t (`thresholds`); "
+        "Records of every seed pooled per loss (`[per seed]`: lesions found strictly by each seed; ± the standard "
+        "deviation of the strict average recall over bootstrap draws of the cases, `n_draws`); "
+        "`loss @ t`: evaluated at probability threshold t (`thresholds`); "
         "`loss @ val`: at each run's threshold chosen on its validation list (`choose-thresholds`, the chosen "
         "thresholds in brackets). "
         f"Small: equivalent-sphere diameter {small_name}. FP: unmatched predicted components under the strict "
         "rule, all cases. Volume: predicted / true lesion volume.",
         "",
-        f"| loss | found strictly (of N) | small {small_name} found (of n) | strict avg recall | paper avg recall | "
-        "object Dice (strict) | FP | predicted / true volume | merged lesions |",
+        f"| loss | found strictly (of N) [per seed] | small {small_name} found (of n) | strict avg recall ± "
+        "bootstrap sd | paper avg recall | object Dice (strict) | FP | predicted / true volume | merged lesions |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, v in rows.items():
         ratio = v["volume_ratio"]
         ratio_text = ratio if isinstance(ratio, str) else _fmt(ratio, 2)
+        seeds = ", ".join(map(str, v["strict_detected_per_seed"]))
         chosen = v.get("chosen_thresholds")
         if chosen:
             name = f"{name} ({', '.join('-' if t is None else f'{t:g}' for t in chosen)})"
         md.append(
-            f"| {name} | {v['strict_detected']} / {v['n_lesions']} | {v['strict_small_detected']} / {v['n_small']} | "
-            f"{_fmt(v['strict_average_recall'])} | {_fmt(v['paper_average_recall'])} | "
+            f"| {name} | {v['strict_detected']} / {v['n_lesions']} [{seeds}] | "
+            f"{v['strict_small_detected']} / {v['n_small']} | "
+            f"{_fmt(v['strict_average_recall'])} ± {_fmt(v['strict_average_recall_std'])} | "
+            f"{_fmt(v['paper_average_recall'])} | "
             f"{_fmt(v['strict_object_dice'])} | {v['strict_false_positives']} | {ratio_text} | "
             f"{v['merged_lesions']} |"
         )

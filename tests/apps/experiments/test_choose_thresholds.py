@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from monai_imbalance.apps.experiments import (
@@ -16,7 +17,7 @@ from monai_imbalance.apps.experiments import (
 )
 from monai_imbalance.apps.experiments.__main__ import main
 from monai_imbalance.reporting import lesion_report
-from tests.apps.experiments.test_recipe_tools import ROOT, _cfg, _fake_evaluate, _fake_runner, _pooled
+from tests.apps.experiments.test_recipe_tools import ROOT, _cfg, _fake_evaluate, _fake_runner, _pooled, _views
 
 #: the threshold each loss's fake validation scores peak at
 PEAK = {"bce": 0.3, "capped": 0.7}
@@ -91,6 +92,16 @@ def test_threshold_chosen_on_validation_then_test_evaluated_there(tmp_path):
     assert row["threshold"] is None
     expected_report = lesion_report(_pooled("bce", "metastases", 0.3), size_thresholds=[5.0, 10.0], n_draws=1)
     assert row["strict_detected"] == expected_report["views"]["strict"]["n_detected"]
+    # per seed: the strict matches of each seed's own records; the spread: the bootstrap of the pooled cases
+    per_seed = [
+        sum(int(np.isfinite(c.lesion_confidence).sum()) for c in _views("bce", seed, "metastases", 0.3)["strict"])
+        for seed in (0, 1)
+    ]
+    assert row["strict_detected_per_seed"] == per_seed
+    assert sum(per_seed) == row["strict_detected"]
+    boot = lesion_report(_pooled("bce", "metastases", 0.3), size_thresholds=[5.0, 10.0], n_draws=5, seed=0)
+    assert row["strict_average_recall_std"] == pytest.approx(boot["views"]["strict"]["bootstrap"]["std"])
+    assert row["strict_average_recall_std"] > 0
     assert "| bce @ val (0.3, 0.3) |" in (tmp_path / "tiny_views" / "summary.md").read_text()
 
 
