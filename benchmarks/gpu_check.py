@@ -335,6 +335,7 @@ def _bundle_step(bundle: str, fragment: Path | None) -> Step:
         files = [str(configs / "train.yaml")] + ([str(fragment)] if fragment else [])
         override = {
             "bundle_root": str(ROOT / "bundles" / bundle),
+            "run_dir": str(out),  # models/, eval/, logs/ of this check, never a run folder of the bundle
             "ckpt_dir": str(out / "models"),
             "output_dir": str(out / "eval"),
             "dataset_dir": str(out / "data"),
@@ -402,7 +403,7 @@ def _bundle_step(bundle: str, fragment: Path | None) -> Step:
 def _listing(bundle_folder: Path) -> dict[str, tuple[int, int]]:
     """Files (size, mtime) under the bundle's default output folders: nothing may appear or change there."""
     out = {}
-    for sub in ("models", "eval", "data"):
+    for sub in ("models", "eval", "data", "runs"):
         for p in (bundle_folder / sub).rglob("*"):
             if p.is_file():
                 st = p.stat()

@@ -4,6 +4,8 @@ export, resume, metadata, bad data, where files go, DDP."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -32,12 +34,17 @@ FRAGMENTS = [CONFIGS / "losses" / f"{name}.yaml" for name in BINARY]
 INFER_TINY = {"patch_size": TINY["patch_size"], "sw_batch_size": 4}
 
 
+def _in_root(override: dict) -> dict:
+    """A test's run writes into its bundle_root itself (models/, eval/, logs/) unless it names run_dir."""
+    return {"run_dir": override["bundle_root"], **override} if "bundle_root" in override else override
+
+
 def _workflow(config_file, workflow_type: str, configs: Path = CONFIGS, **override):
-    return _workflow_in(configs, config_file, workflow_type, **override)
+    return _workflow_in(configs, config_file, workflow_type, **_in_root(override))
 
 
 def _run(config_file, workflow_type: str = "train", configs: Path = CONFIGS, **override):
-    return _run_in(configs, config_file, workflow_type, **override)
+    return _run_in(configs, config_file, workflow_type, **_in_root(override))
 
 
 def _copy_data(src: Path, dst: Path) -> tuple[Path, dict]:
@@ -126,7 +133,7 @@ def test_train_validates_with_froc_and_saves_best_model(trained):
     network = wf.parser.get_parsed_content("network")
     assert all(torch.equal(state[k], v) for k, v in network.state_dict().items())
     assert (root / "models" / "checkpoint_final.pt").is_file()
-    assert list((root / "eval" / "tensorboard").iterdir())
+    assert list((root / "logs").iterdir())  # TensorBoard
     assert not (root / "data").exists()  # dataset_dir was elsewhere
 
 
@@ -415,34 +422,84 @@ def _copy_bundle(dst: Path) -> Path:
 
 @pytest.mark.parametrize("where", ["repo_root", "bundle_folder", "explicit_dirs"])
 def test_run_writes_only_under_its_folders(where, tmp_path, monkeypatch):
-    """From the repository root (``--bundle_root bundles/...``), from the bundle folder (defaults), or with
-    ``--dataset_dir D --output_dir O --ckpt_dir C``: every file written lies under dataset/output/ckpt dirs."""
+    """From the repository root (``--bundle_root bundles/...``), from the bundle folder (defaults: the data in
+    data/, the run in runs/<date-time>/), or with ``--dataset_dir D --output_dir O --ckpt_dir C --log_dir L``:
+    every file written lies under those folders."""
     repo = tmp_path / "repo"
     bundle = _copy_bundle(repo)
     configs = bundle / "configs"
     tiny = {**TINY, "val_interval": 1}
     if where == "repo_root":
         monkeypatch.chdir(repo)
-        args, dirs = {"bundle_root": f"bundles/{BUNDLE.name}"}, [bundle / "data", bundle / "eval", bundle / "models"]
+        args, dirs = {"bundle_root": f"bundles/{BUNDLE.name}"}, [bundle / "data", bundle / "runs"]
         config = f"bundles/{BUNDLE.name}/configs/train.yaml"
     elif where == "bundle_folder":
         monkeypatch.chdir(bundle)
-        args, dirs = {}, [bundle / "data", bundle / "eval", bundle / "models"]
+        args, dirs = {}, [bundle / "data", bundle / "runs"]
         config = "configs/train.yaml"
     else:
         (tmp_path / "cwd").mkdir()
         monkeypatch.chdir(tmp_path / "cwd")
-        dirs = [tmp_path / "D", tmp_path / "O", tmp_path / "C"]
-        args = {"dataset_dir": str(dirs[0]), "output_dir": str(dirs[1]), "ckpt_dir": str(dirs[2])}
+        dirs = [tmp_path / "D", tmp_path / "O", tmp_path / "C", tmp_path / "L"]
+        args = dict(zip(("dataset_dir", "output_dir", "ckpt_dir", "log_dir"), map(str, dirs), strict=True))
         config = str(configs / "train.yaml")
     before = listing(tmp_path, BUNDLE)
-    _run(config, configs=configs, **args, **tiny)
+    _run_in(configs, config, "train", **args, **tiny)
     written = changed(before, listing(tmp_path, BUNDLE))
     assert written
     assert [p for p in written if not any(p.startswith(str(d) + "/") for d in dirs)] == []
     assert (dirs[0] / "dataset.json").is_file()
-    assert (dirs[2] / "model.pt").is_file()
-    assert list((dirs[1] / "tensorboard").iterdir())
+    if where == "explicit_dirs":
+        assert (dirs[2] / "model.pt").is_file()
+        assert list(dirs[3].iterdir())  # TensorBoard
+    else:
+        (run,) = (bundle / "runs").iterdir()  # one run, named after its start: YYYYmmdd-HHMMSS
+        assert re.fullmatch(r"\d{8}-\d{6}", run.name)
+        assert (run / "models" / "model.pt").is_file()
+        assert list((run / "logs").iterdir())
+
+
+def test_runs_never_overwrite_each_other(tmp_path, data_dir):
+    """Two trainings in one bundle_root: two run folders; evaluate / infer use the latest run or the named one,
+    and every workflow logs where it wrote its model, report or predictions."""
+    common = {"bundle_root": str(tmp_path), "dataset_dir": str(data_dir)}
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("monai_imbalance.bundle")  # logging.conf replaces the root's handlers: listen here
+    logger.addHandler(handler)
+    try:
+        _run_in(CONFIGS, TRAIN, "train", **common, **TINY)
+        _run_in(CONFIGS, TRAIN, "train", **common, **TINY)
+        first, second = sorted((tmp_path / "runs").iterdir())  # the second start is a later second, or "-2"
+        models = {r.name: (r / "models" / "model.pt").read_bytes() for r in (first, second)}
+        _run_in(CONFIGS, [TRAIN, EVALUATE], "train", **common, **TINY)  # the latest run
+        _run_in(CONFIGS, [TRAIN, EVALUATE], "train", **common, **TINY, run_name=first.name)
+        _run_in(CONFIGS, INFER, "infer", **common, **INFER_TINY, run_name=first.name)
+    finally:
+        logger.removeHandler(handler)
+    assert {r.name for r in (tmp_path / "runs").iterdir()} == {first.name, second.name}
+    assert {r.name: (r / "models" / "model.pt").read_bytes() for r in (first, second)} == models  # untouched
+    assert (second / "eval" / "lesion_report.json").is_file()
+    assert (first / "eval" / "lesion_report.json").is_file()
+    assert len(list((first / "eval" / "predictions").glob("*_prob.nii.gz"))) == len(_validation(data_dir))
+    assert not (second / "eval" / "predictions").exists()
+    assert lines[0] == (f"training wrote: model {first / 'models' / 'model.pt'}, checkpoints {first / 'models'}, "
+                        f"tensorboard {first / 'logs'}")  # fmt: skip
+    assert lines[2].startswith(f"evaluation wrote: report {second / 'eval' / 'lesion_report.md'}, model ")
+    assert lines[3].startswith(f"evaluation wrote: report {first / 'eval' / 'lesion_report.md'}, model ")
+    assert lines[4].startswith(f"inference wrote: predictions {first / 'eval' / 'predictions'}, model ")
+
+
+def test_evaluate_names_the_runs_it_knows(tmp_path, data_dir):
+    common = {"bundle_root": str(tmp_path), "dataset_dir": str(data_dir)}
+    with pytest.raises(Exception) as exc:  # noqa: PT011 - MONAI wraps the error
+        _run_in(CONFIGS, [TRAIN, EVALUATE], "train", **common, **TINY)
+    assert f"no trained run in {tmp_path / 'runs'} nor a model at " in error_chain(exc.value)
+    assert "train first (configs/train.yaml), or pass --run_name" in error_chain(exc.value)
+    with pytest.raises(Exception) as exc:  # noqa: PT011
+        _run_in(CONFIGS, INFER, "infer", **common, **INFER_TINY, run_name="nope")
+    assert "run 'nope' has no trained model" in error_chain(exc.value)
 
 
 @pytest.mark.slow
@@ -450,9 +507,10 @@ def test_multi_gpu_train_torchrun_gloo(tmp_path):
     """Two CPU processes (gloo), the built-in data generated on the fly by rank 0 while rank 1 waits."""
     res = torchrun_train(CONFIGS, tmp_path, tmp_path / "data", {**TINY, "num_epochs": 2})
     assert res.returncode == 0, res.stderr[-3000:]
-    assert (tmp_path / "models" / "checkpoint_final.pt").is_file()
-    assert (tmp_path / "models" / "model.pt").is_file()
-    ckpt = torch.load(tmp_path / "models" / "checkpoint_final.pt", map_location="cpu", weights_only=False)
+    (run,) = (tmp_path / "runs").iterdir()  # both ranks wrote into the one run folder rank 0 named
+    assert (run / "models" / "checkpoint_final.pt").is_file()
+    assert (run / "models" / "model.pt").is_file()
+    ckpt = torch.load(run / "models" / "checkpoint_final.pt", map_location="cpu", weights_only=False)
     # each rank trained on its own half of the cases: 1 iteration per epoch, 2 epochs
     assert ckpt["trainer"]["max_epochs"] == 2
     assert ckpt["trainer"]["epoch_length"] == 1

@@ -20,12 +20,17 @@ TRAIN = str(CONFIGS / "train.yaml")
 FRAGMENTS = sorted((CONFIGS / "losses").glob("mc_*.yaml"))
 
 
+def _in_root(override: dict) -> dict:
+    """A test's run writes into its bundle_root itself (models/, eval/, logs/) unless it names run_dir."""
+    return {"run_dir": override["bundle_root"], **override} if "bundle_root" in override else override
+
+
 def _workflow(config_file, workflow_type: str, **override):
-    return _workflow_in(CONFIGS, config_file, workflow_type, **override)
+    return _workflow_in(CONFIGS, config_file, workflow_type, **_in_root(override))
 
 
 def _run(config_file, workflow_type: str = "train", **override):
-    return _run_in(CONFIGS, config_file, workflow_type, **override)
+    return _run_in(CONFIGS, config_file, workflow_type, **_in_root(override))
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +167,8 @@ def test_resume(trained, data_dir):
 def test_multi_gpu_train_torchrun_gloo(tmp_path, data_dir):
     res = torchrun_train(CONFIGS, tmp_path, data_dir, TINY)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert (tmp_path / "models" / "checkpoint_final.pt").is_file()
+    (run,) = (tmp_path / "runs").iterdir()  # both ranks wrote into the one run folder rank 0 named
+    assert (run / "models" / "checkpoint_final.pt").is_file()
 
 
 @pytest.mark.parametrize("spoil", ["corrupt_image", "label_wrong_shape"])

@@ -47,7 +47,8 @@ def attach_resume(
     path = latest_checkpoint(ckpt_dir)
     if path is None:
         raise FileNotFoundError(
-            f"`resume` is set but {ckpt_dir} holds no checkpoint*.pt: train once without `--resume true` first."
+            f"`resume` is set but {ckpt_dir} holds no checkpoint*.pt: resume continues a run that was trained "
+            "before, named with `--run_name <name>` (a folder of runs/); train once without `--resume true` first."
         )
     from monai.handlers import CheckpointLoader
 

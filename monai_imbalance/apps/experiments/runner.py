@@ -195,6 +195,7 @@ def _base_overrides(cfg: ExperimentConfig, spec: RunSpec, run_dir: Path, data_di
         **cfg.presets[spec.preset],
         **cfg.loss_overrides.get(spec.loss, {}),
         "bundle_root": str(run_dir),
+        "run_dir": str(run_dir),  # the run's folder itself (models/, eval/, logs/), not a dated one under it
         "ckpt_dir": str(run_dir / "models"),
         "output_dir": str(run_dir / "eval"),
         "dataset_dir": str(data_dir),
