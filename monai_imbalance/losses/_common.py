@@ -22,6 +22,7 @@ __all__ = [
     "check_integer_values",
     "check_reduction",
     "check_target",
+    "check_target_shape",
     "check_values",
     "check_weight",
     "dense_view",
@@ -240,6 +241,32 @@ def check_weight(weight: torch.Tensor, input: torch.Tensor, name: str = "weight"
     return weight
 
 
+def check_target_shape(
+    target: Any, input: torch.Tensor, channels: tuple[int, ...] | None = None, name: str = "target"
+) -> None:
+    """Check that ``target`` is a real tensor ``(B, c, *spatial)`` with the batch and spatial sizes of ``input``.
+
+    ``c`` is any number of channels (``channels=None``, checked by the caller) or one of ``channels``. The one
+    shape check of every loss's target; a target without its channel dimension is named as such.
+
+    Raises:
+        TypeError: when ``target`` is not a tensor or is complex.
+        ValueError: when its shape does not match ``input``.
+    """
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(target).__name__}.")
+    if target.is_complex():
+        raise TypeError(f"`{name}` must be a real tensor, got dtype {target.dtype}.")
+    same = target.ndim == input.ndim and target.shape[0] == input.shape[0] and target.shape[2:] == input.shape[2:]
+    if not same or (channels is not None and target.shape[1] not in channels):
+        hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
+        c = "1 or C" if channels is None else " or ".join(map(str, channels))
+        raise ValueError(
+            f"`{name}` must have shape (B, {c}, *spatial) matching `input` {tuple(input.shape)}, "
+            f"got shape {tuple(target.shape)}{hint}."
+        )
+
+
 def check_target(
     target: torch.Tensor, input: torch.Tensor, num_classes: int | None = None, name: str = "target"
 ) -> None:
@@ -253,16 +280,7 @@ def check_target(
         ValueError: when its shape does not match ``input`` (a missing channel dimension included) or a value is
             NaN / inf, outside ``[0, 1]``, or not an index below ``num_classes``.
     """
-    if not isinstance(target, torch.Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(target).__name__}.")
-    if target.is_complex():
-        raise TypeError(f"`{name}` must be a real tensor, got dtype {target.dtype}.")
-    if target.ndim != input.ndim or target.shape[0] != input.shape[0] or target.shape[2:] != input.shape[2:]:
-        hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
-        raise ValueError(
-            f"`{name}` must have shape (B, 1 or C, *spatial) matching `input` {tuple(input.shape)}, "
-            f"got shape {tuple(target.shape)}{hint}."
-        )
+    check_target_shape(target, input, name=name)
     if num_classes is None:
         check_values(target, name, "binary, soft or one-hot values in [0, 1]", low=0.0, high=1.0)
     else:

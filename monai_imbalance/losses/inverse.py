@@ -6,7 +6,7 @@ import torch
 from monai.utils import convert_to_tensor
 from torch.nn.modules.loss import _Loss
 
-from monai_imbalance.losses._common import accepts_keyword, check_integer_values, check_values
+from monai_imbalance.losses._common import accepts_keyword, check_integer_values, check_target_shape, check_values
 from monai_imbalance.utils.validation import check_connectivity, check_fraction, check_num_classes, check_weight_clip
 
 __all__ = ["InverseWeightedLoss"]
@@ -79,21 +79,9 @@ class InverseWeightedLoss(_Loss):
         self.loss = loss
 
     def _check_target(self, target: torch.Tensor, input: torch.Tensor | None = None) -> None:
-        if not isinstance(target, torch.Tensor):
-            raise TypeError(f"`target` must be a torch.Tensor, got {type(target).__name__}.")
-        if target.ndim < 3 or target.is_complex():
-            raise ValueError(
-                f"`target` must be a real tensor of shape (B, 1 or C, *spatial), got shape {tuple(target.shape)} "
-                f"and dtype {target.dtype}."
-            )
-        if isinstance(input, torch.Tensor) and (
-            target.ndim != input.ndim or target.shape[0] != input.shape[0] or target.shape[2:] != input.shape[2:]
-        ):
-            hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
-            raise ValueError(
-                f"`target` must have shape (B, 1 or C, *spatial) matching `input` {tuple(input.shape)}, "
-                f"got shape {tuple(target.shape)}{hint}."
-            )
+        if isinstance(target, torch.Tensor) and target.ndim < 3:
+            raise ValueError(f"`target` must have shape (B, 1 or C, *spatial), got shape {tuple(target.shape)}.")
+        check_target_shape(target, input if isinstance(input, torch.Tensor) else target)  # weight_map: no input
         if target.shape[1] == 1 and self.num_classes is not None:
             expected = f"integer class indices in [0, {self.num_classes - 1}] (num_classes={self.num_classes})"
             check_values(target, "target", expected, low=0.0, high=self.num_classes - 1)
@@ -107,7 +95,7 @@ class InverseWeightedLoss(_Loss):
         """Inverse weights ``(B, 1, *spatial)`` float32 of a ``(B, 1 or C, *spatial)`` target, same device.
 
         Raises:
-            TypeError: when ``target`` is not a tensor.
+            TypeError: when ``target`` is not a real tensor.
             ValueError: when it has the wrong shape or bad values (see the class docstring).
         """
         self._check_target(target)
@@ -147,7 +135,7 @@ class InverseWeightedLoss(_Loss):
                 or ``(B, 1, *spatial)`` class indices with ``num_classes``.
 
         Raises:
-            TypeError: when ``target`` is not a tensor.
+            TypeError: when ``target`` is not a real tensor.
             ValueError: when ``target`` is not a ``(B, 1 or C, *spatial)`` tensor matching ``input`` (a missing
                 channel dimension is named), or holds NaN / inf or negative values (one-hot values above 1,
                 class indices outside ``[0, num_classes - 1]``); the wrapped loss raises on the rest.

@@ -12,6 +12,7 @@ from monai_imbalance.losses._common import (
     check_empty_mean,
     check_input,
     check_reduction,
+    check_target_shape,
     check_values,
     reduce_loss,
     renamed_keyword,
@@ -123,17 +124,7 @@ class RegionWiseLoss(_Loss):
         if rw_map is None:
             if not isinstance(target, torch.Tensor):
                 raise TypeError(f"`target` must be a torch.Tensor when `rw_map` is None, got {type(target).__name__}.")
-            if (
-                target.ndim != input.ndim
-                or target.shape[0] != input.shape[0]
-                or target.shape[1] not in (1, k)
-                or target.shape[2:] != input.shape[2:]
-            ):
-                hint = " (no channel dimension?)" if target.ndim == input.ndim - 1 else ""
-                raise ValueError(
-                    f"`target` must have shape (B, 1 or {k}, *spatial) matching `input` {tuple(input.shape)}, "
-                    f"got shape {tuple(target.shape)}{hint}."
-                )
+            check_target_shape(target, input, channels=(1, k))
             rw_map = self.rrw_map(target, k)
         if not isinstance(rw_map, torch.Tensor):
             raise TypeError(f"`rw_map` must be a torch.Tensor or None, got {type(rw_map).__name__}.")
