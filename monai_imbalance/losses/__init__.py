@@ -3,6 +3,14 @@
 Voxel-weighted losses take ``forward(input, target, weight=None)``; :class:`RegionWiseLoss` takes
 ``forward(input, target, rw_map=None)``; :class:`InverseWeightedLoss` computes the weights from the target;
 :class:`PrepareBatchWithMap` + :class:`MapBridgeLoss` bring a transform's map to the loss inside MONAI engines.
+
+One name per piece of the map plumbing: ``weight`` is a non-negative voxel weight (torch's name in
+``binary_cross_entropy_with_logits``), ``rw_map`` the signed region-wise map :math:`Z` of Valverde & Tohka (not a
+weight: negative inside the classes); ``map_key`` / ``map_keys`` the batch key(s) a transform wrote the map to;
+``map_arg`` the keyword of the loss that receives it (``weight`` or ``rw_map``, also in
+:func:`~monai_imbalance.reporting.logit_gradient`). MONAI's names elsewhere: ``squared_pred``,
+``allow_missing_keys`` (the old ``squared``, ``allow_missing`` and ``loss_arg`` still work, with a
+``DeprecationWarning``).
 """
 
 from __future__ import annotations
