@@ -283,6 +283,10 @@ def test_loaders_survive_pickle_and_deepcopy(lesion_data):
     expected = loader(item)["label"]
     for clone in (pickle.loads(pickle.dumps(loader)), copy.deepcopy(loader)):
         torch.testing.assert_close(clone(item)["label"], expected)
+    check = CheckImageLabelShaped()
+    for clone in (pickle.loads(pickle.dumps(check)), copy.deepcopy(check)):
+        assert clone({"image": expected, "label": expected})["label"] is expected
+    assert copy.deepcopy(SelectLesionLabels([2])).labels == [2]
 
 
 LABEL = torch.tensor([[0, 1, 2, 2]])

@@ -32,6 +32,7 @@ from monai_imbalance.handlers import (
     LesionDiceHandler,
     LesionRecordsHandler,
     LesionReportHandler,
+    MulticlassReportHandler,
     OverSegmentationHandler,
     PredLabel,
 )
@@ -39,6 +40,7 @@ from monai_imbalance.metrics import (
     CaseRecords,
     FROCMetric,
     LesionDiceMetric,
+    LesionMatching,
     LesionRecordsMetric,
     OverSegmentationMetric,
     average_recall,
@@ -453,6 +455,18 @@ val("GradientSignHandler", "deepcopy", lambda: copy.deepcopy(GradientSignHandler
 err("GradientSignHandler", "interval_zero", lambda: GradientSignHandler(interval=0), ValueError,
     "`interval` must be a positive integer, got 0")  # fmt: skip
 val("PredLabel", "pickle", lambda: pickle.loads(pickle.dumps(PredLabel("p", "y")))({"p": 1, "y": 2}), lambda: (1, 2))
+val("LesionRecordsHandler", "pickle", lambda: sorted(pickle.loads(pickle.dumps(LesionRecordsHandler())).matchings),
+    lambda: ["paper", "strict"])  # fmt: skip
+val("MulticlassReportHandler", "pickle", lambda: pickle.loads(pickle.dumps(MulticlassReportHandler(_TMP, ["bg", "a"])))
+    .class_names, lambda: ["bg", "a"])  # fmt: skip
+val("MulticlassReportHandler", "deepcopy", lambda: copy.deepcopy(MulticlassReportHandler(_TMP, ["bg", "a"])).prefix,
+    lambda: "evaluation")  # fmt: skip
+err("MulticlassReportHandler", "one_class", lambda: MulticlassReportHandler(_TMP, ["bg"]), ValueError,
+    "`class_names` must name the background and at least one class")  # fmt: skip
+val("LesionMatching", "pickle", lambda: pickle.loads(pickle.dumps(LesionMatching.coerce("strict"))) ==
+    LesionMatching.coerce("strict"), lambda: True)  # fmt: skip
+val("LesionMatching", "deepcopy", lambda: copy.deepcopy(LesionMatching.coerce("paper")) == LesionMatching.coerce(
+    "paper"), lambda: True)  # fmt: skip
 val("LesionRecordsHandler", "deepcopy", lambda: sorted(copy.deepcopy(LesionRecordsHandler()).matchings),
     lambda: ["paper", "strict"])  # fmt: skip
 
