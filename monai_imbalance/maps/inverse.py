@@ -35,6 +35,8 @@ _ONEHOT_ATOL = 1e-4
 # would otherwise exceed the output's size); _BLOCK voxels per block
 _DENSE = 8
 _BLOCK = 1 << 16
+# output bytes above which the weights are written over 4-byte labels (glibc's largest mmap threshold, 32 MiB)
+_FRESH_BYTES = 32 << 20
 
 
 def inverse_weight_map(
@@ -207,10 +209,14 @@ def _weights_numpy(
 
     Lesion masks (at most 1/8 of the voxels foreground): the sizes are counted on the foreground voxels, the
     background weight is filled in and the foreground voxels get theirs by index. Denser masks are read in
-    blocks instead (bounded temporaries). 4-byte labels (uint32, or scipy's int32) are overwritten in place,
-    their memory becoming the output; 2-byte ones (cc3d's choice for few components) leave room for a new one.
+    blocks instead (bounded temporaries). 4-byte labels (uint32 for large volumes, or scipy's int32) are
+    overwritten in place, their memory becoming the output; 2-byte ones (cc3d's choice for a few components
+    in a smaller volume) leave room for a new output.
     """
-    labels, num = label_image(image, connectivity)
+    # above glibc's largest mmap threshold every new array is fresh memory, paid in page faults on its first
+    # touch: there the labels are made 4-byte and become the output (half the fresh memory of two arrays)
+    in_place = np.dtype(np.float32).itemsize * image.size > _FRESH_BYTES
+    labels, num = label_image(image, connectivity, out_dtype=np.uint32 if in_place else None)
     flat = labels.reshape(-1)  # a view: the labels are C-contiguous
     out = flat.view(np.float32) if flat.itemsize == 4 else np.empty(flat.size, np.float32)
     if np.count_nonzero(mask) * _DENSE > flat.size:
