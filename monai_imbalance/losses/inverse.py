@@ -7,7 +7,7 @@ from monai.utils import convert_to_tensor
 from torch.nn.modules.loss import _Loss
 
 from monai_imbalance.losses._common import accepts_keyword, check_integer_values, check_target_shape, check_values
-from monai_imbalance.utils.validation import check_connectivity, check_fraction, check_num_classes, check_weight_clip
+from monai_imbalance.utils.validation import check_connectivity, check_fraction, check_num_classes, check_weight_range
 
 __all__ = ["InverseWeightedLoss"]
 
@@ -74,7 +74,7 @@ class InverseWeightedLoss(_Loss):
         # the upper bound of `connectivity` (the number of spatial dims) is checked on the target
         self.connectivity = check_connectivity(connectivity)
         self.threshold = check_fraction(threshold, "threshold")
-        self.min_weight, self.max_weight = check_weight_clip(min_weight, max_weight)
+        self.min_weight, self.max_weight = check_weight_range(min_weight, max_weight)
         self.num_classes = check_num_classes(num_classes)
         self.loss = loss
 

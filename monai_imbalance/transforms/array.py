@@ -28,7 +28,7 @@ from monai_imbalance.utils.validation import (
     check_option,
     check_spacing,
     check_spacing_setting,
-    check_weight_clip,
+    check_weight_range,
 )
 
 __all__ = ["BoundaryMapKind", "ComputeBoundaryMap", "ComputeInverseWeightMap", "ComputeRRWMap"]
@@ -132,7 +132,7 @@ class ComputeInverseWeightMap(Transform):
     ) -> None:
         self.connectivity = check_connectivity(connectivity)
         self.threshold = check_fraction(threshold, "threshold")
-        self.min_weight, self.max_weight = check_weight_clip(min_weight, max_weight)
+        self.min_weight, self.max_weight = check_weight_range(min_weight, max_weight)
         self.num_classes = check_num_classes(num_classes)
 
     def __call__(self, label: NdarrayOrTensor) -> NdarrayOrTensor:

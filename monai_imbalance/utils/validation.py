@@ -22,7 +22,6 @@ __all__ = [
     "check_option",
     "check_spacing",
     "check_spacing_setting",
-    "check_weight_clip",
 ]
 
 
@@ -321,43 +320,6 @@ def check_spacing_setting(spacing: Any, name: str = "spacing") -> float | tuple[
     if isinstance(spacing, Sequence) and not isinstance(spacing, str):
         return check_spacing(spacing, len(spacing), name)
     raise TypeError(f"`{name}` must be a number or a sequence of numbers, got {type(spacing).__name__}.")
-
-
-def check_weight_clip(min_weight: Any, max_weight: Any) -> tuple[float | None, float | None]:
-    """Validate the optional clipping range of voxel weights and return it as floats (``None`` for no bound).
-
-    The one check of ``min_weight`` / ``max_weight`` for the inverse weight maps, their transforms and
-    :class:`~monai_imbalance.losses.InverseWeightedLoss`.
-
-    Raises:
-        TypeError: when a bound is not a number (``bool`` included).
-        ValueError: when a bound is not finite or not positive (weights are positive), or ``min_weight`` exceeds
-            ``max_weight``.
-
-    Example:
-        >>> check_weight_clip(1, 2e5)
-        (1.0, 200000.0)
-        >>> check_weight_clip(2, 1)
-        Traceback (most recent call last):
-            ...
-        ValueError: `min_weight` must not exceed `max_weight`, got min_weight=2.0 > max_weight=1.0.
-    """
-    bounds: list[float | None] = []
-    for value, name in ((min_weight, "min_weight"), (max_weight, "max_weight")):
-        if value is None:
-            bounds.append(None)
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
-        if not math.isfinite(value):
-            raise ValueError(f"`{name}` must be finite, got {value}.")
-        if value <= 0:
-            raise ValueError(f"`{name}` must be positive (weights are positive), got {float(value)}.")
-        bounds.append(float(value))
-    lo, hi = bounds
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"`min_weight` must not exceed `max_weight`, got min_weight={lo} > max_weight={hi}.")
-    return lo, hi
 
 
 def check_int(value: Any, name: str, low: int | None = None) -> int:
