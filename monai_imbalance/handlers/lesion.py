@@ -22,7 +22,7 @@ from monai_imbalance.metrics.cumulative import (
     LesionDiceMetric,
     LesionRecordsMetric,
     OverSegmentationMetric,
-    _RecordsView,
+    RecordsView,
 )
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, over_segmentation
 from monai_imbalance.metrics.lesions import CaseRecords
@@ -171,7 +171,7 @@ def _records_of(records: Any) -> LesionRecordsMetric | None:
 class _ViewHandler(Metric):  # type: ignore[valid-type, misc]
     """An ignite metric computed from one view of a records owner; the owner does the per-iteration work."""
 
-    def __init__(self, view: _RecordsView, owner: LesionRecordsHandler) -> None:
+    def __init__(self, view: RecordsView, owner: LesionRecordsHandler) -> None:
         self.view = view
         self.owner = owner
         super().__init__(output_transform=owner.output_transform)

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 
 from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
-from monai_imbalance.metrics.froc import FROCProtocol, _rates, average_recall, object_dice
+from monai_imbalance.metrics.froc import FROCProtocol, average_recall, check_fp_rates, object_dice
 from monai_imbalance.metrics.lesions import CaseRecords, item_lesion_records
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings
 from monai_imbalance.utils.validation import check_fraction, check_option
@@ -217,7 +217,7 @@ class LesionRecordsMetric:
         return self.records()
 
 
-class _RecordsView:
+class RecordsView:
     """A number computed from one view of a :class:`LesionRecordsMetric`, its own or a shared one."""
 
     def __init__(
@@ -298,7 +298,7 @@ class _RecordsView:
         raise NotImplementedError
 
 
-class FROCMetric(_RecordsView):
+class FROCMetric(RecordsView):
     r"""Average recall over the FROC curve (paper 1), accumulated over batches and ranks.
 
     .. math:: \bar R = \frac{1}{|\mathcal F|} \sum_{f \in \mathcal F} R(f)
@@ -347,7 +347,7 @@ class FROCMetric(_RecordsView):
     ) -> None:
         super().__init__(matching, records, threshold, connectivity, spacing, sigmoid, lesion_labels)
         self.protocol = check_option(protocol, FROCProtocol, "protocol").value
-        self.fp_rates = None if fp_rates is None else _rates(fp_rates).tolist()
+        self.fp_rates = None if fp_rates is None else check_fp_rates(fp_rates).tolist()
 
     def aggregate(self) -> torch.Tensor:
         """Average recall of all cases so far; NaN when there is no case or no lesion (recall undefined)."""
@@ -357,7 +357,7 @@ class FROCMetric(_RecordsView):
         return torch.tensor(average_recall(cases, self.protocol, self.fp_rates), dtype=torch.float64)
 
 
-class LesionDiceMetric(_RecordsView):
+class LesionDiceMetric(RecordsView):
     r"""Object Dice (mean Dice of the detected lesions with their match, paper 1), over batches and ranks.
 
     .. math:: \mathrm{oDSC} = \frac{1}{|\mathcal D|} \sum_{i \in \mathcal D} D_{i,m(i)}
@@ -406,7 +406,7 @@ class LesionDiceMetric(_RecordsView):
         return torch.tensor(object_dice(cases, self.protocol)[0], dtype=torch.float64)
 
 
-class OverSegmentationMetric(_RecordsView):
+class OverSegmentationMetric(RecordsView):
     r"""An over-segmentation diagnostic of all cases: predicted / true lesion volume, or merging components.
 
     .. math:: \rho = \frac{\sum_\text{cases} |\{p > t\}|}{\sum_\text{cases} |\{y = 1\}|}

@@ -35,8 +35,11 @@ __all__ = [
     "FROCProtocol",
     "average_recall",
     "bootstrap",
+    "check_cases",
+    "check_fp_rates",
     "froc_curve",
     "object_dice",
+    "recall_at_fp",
 ]
 
 #: FP-per-image points of the LUNA16 competition performance metric (Setio et al., 2017)
@@ -53,7 +56,24 @@ class FROCProtocol(StrEnum):
     SHIROKIKH2020 = "shirokikh2020"
 
 
-def _check_cases(cases: Any) -> list[CaseRecords]:
+def check_cases(cases: Any) -> list[CaseRecords]:
+    """The per-case records every FROC / recall / object-Dice function takes, as a list (one case is a list of one).
+
+    Args:
+        cases: a :class:`CaseRecords` or a non-empty sequence of them.
+
+    Returns:
+        ``list[CaseRecords]``.
+
+    Raises:
+        TypeError: when ``cases`` is not a sequence of ``CaseRecords``.
+        ValueError: when it is empty.
+
+    Example:
+        >>> c = CaseRecords(np.array([0.9]), np.array([0.8]), np.array([5.0]), np.array([65.0]), np.array([]))
+        >>> len(check_cases(c)), len(check_cases([c, c]))
+        (1, 2)
+    """
     if isinstance(cases, CaseRecords):
         return [cases]
     if not isinstance(cases, Sequence) or not all(isinstance(c, CaseRecords) for c in cases):
@@ -97,7 +117,26 @@ def _curve(
     return fp_per_image, recall
 
 
-def _recall_at(fp_per_image: np.ndarray, recall: np.ndarray, rates: np.ndarray, protocol: FROCProtocol) -> np.ndarray:
+def recall_at_fp(fp_per_image: np.ndarray, recall: np.ndarray, rates: np.ndarray, protocol: FROCProtocol) -> np.ndarray:
+    r"""Recall of a FROC curve at given false-positive rates: :math:`R(f)` by linear interpolation.
+
+    The curve (:func:`froc_curve`, thresholds increasing) is read from its highest threshold down, with the origin
+    prepended and held beyond its last point, as the average recall reads it.
+
+    Args:
+        fp_per_image: ``(T,)`` false positives per image of each threshold.
+        recall: ``(T,)`` recall of each threshold.
+        rates: ``(R,)`` false-positive rates.
+        protocol: the curve's protocol (the interpolation is the same for both).
+
+    Returns:
+        ``(R,)`` recall at each rate.
+
+    Example:
+        >>> recall_at_fp(np.array([2.0, 1.0, 0.0]), np.array([1.0, 0.5, 0.25]), np.array([0.5, 1.5, 9.0]),
+        ...              FROCProtocol.LUNA16).tolist()
+        [0.375, 0.75, 1.0]
+    """
     # thresholds increase along the curve: reverse it so FP increases, and prepend the origin. The curve is
     # a polyline with vertical runs (recall rising at a constant FP level); np.interp follows it exactly:
     # between two FP levels it joins the top of one run to the bottom of the next, at a level it takes the top.
@@ -133,7 +172,7 @@ def froc_curve(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple[
         >>> t.tolist(), f.tolist(), r.tolist()
         ([0.6, 0.7, 0.9], [1.0, 1.0, 0.0], [1.0, 0.5, 0.5])
     """
-    cases = _check_cases(cases)
+    cases = check_cases(cases)
     proto = check_option(protocol, FROCProtocol, "protocol")
     les, fp = _pool(cases)
     n_div = len(cases) if proto is FROCProtocol.LUNA16 else sum(_is_nonempty(c) for c in cases)
@@ -142,7 +181,24 @@ def froc_curve(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple[
     return thresholds, fp_per_image, recall
 
 
-def _rates(fp_rates: Any, name: str = "fp_rates") -> np.ndarray:
+def check_fp_rates(fp_rates: Any, name: str = "fp_rates") -> np.ndarray:
+    """False-positive rates as a float64 array: :data:`LUNA16_FP_RATES` for None, else non-empty, finite, >= 0.
+
+    Args:
+        fp_rates: a sequence of numbers, or None.
+        name: the argument's name in error messages.
+
+    Returns:
+        ``(R,)`` float64 array.
+
+    Raises:
+        TypeError: when ``fp_rates`` is not a sequence of numbers.
+        ValueError: when it is empty, non-finite or negative.
+
+    Example:
+        >>> check_fp_rates(None).tolist()
+        [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+    """
     try:
         rates = np.asarray(LUNA16_FP_RATES if fp_rates is None else fp_rates, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -177,13 +233,13 @@ def average_recall(cases: Sequence[CaseRecords], protocol: str = "luna16", fp_ra
         >>> average_recall([CaseRecords([0.9, 0.6], [0.8, 0.7], [3, 3], [14, 14], [])])
         1.0
     """
-    cases = _check_cases(cases)
+    cases = check_cases(cases)
     proto = check_option(protocol, FROCProtocol, "protocol")
-    rates = _rates(fp_rates)
+    rates = check_fp_rates(fp_rates)
     if sum(c.n_lesions for c in cases) == 0:
         return float("nan")
     _, fp_per_image, recall = froc_curve(cases, proto)
-    return float(np.mean(_recall_at(fp_per_image, recall, rates, proto)))
+    return float(np.mean(recall_at_fp(fp_per_image, recall, rates, proto)))
 
 
 def object_dice(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple[float, float]:
@@ -209,7 +265,7 @@ def object_dice(cases: Sequence[CaseRecords], protocol: str = "luna16") -> tuple
         >>> object_dice([CaseRecords([0.9, 0.6, -np.inf], [0.75, 0.25, 0.0], [3, 3, 3], [14, 14, 14], [])])
         (0.5, 0.25)
     """
-    cases = _check_cases(cases)
+    cases = check_cases(cases)
     proto = check_option(protocol, FROCProtocol, "protocol")
     conf = np.concatenate([c.lesion_confidence for c in cases])
     dice = np.concatenate([c.lesion_dice for c in cases])
@@ -283,10 +339,10 @@ def bootstrap(
         >>> res.values.shape, bool(0 <= res.mean <= 1)
         ((5,), True)
     """
-    cases = _check_cases(cases)
+    cases = check_cases(cases)
     proto = check_option(protocol, FROCProtocol, "protocol")
-    rates = _rates(fp_rates)
-    grid = np.linspace(0, 8, 161) if fp_grid is None else _rates(fp_grid, "fp_grid")
+    rates = check_fp_rates(fp_rates)
+    grid = np.linspace(0, 8, 161) if fp_grid is None else check_fp_rates(fp_grid, "fp_grid")
     draws = _DEFAULT_DRAWS[proto.value] if n_draws is None else int(n_draws)
     if draws < 1:
         raise ValueError(f"`n_draws` must be at least 1, got {n_draws}.")
@@ -323,8 +379,8 @@ def bootstrap(
         if proto is FROCProtocol.LUNA16:
             thresholds = _thresholds(les, fp, proto)
         fp_per_image, recall = _curve(les, fp, n_div, thresholds, proto)
-        values[d] = np.mean(_recall_at(fp_per_image, recall, rates, proto))
-        band[d] = _recall_at(fp_per_image, recall, grid, proto)
+        values[d] = np.mean(recall_at_fp(fp_per_image, recall, rates, proto))
+        band[d] = recall_at_fp(fp_per_image, recall, grid, proto)
     kept = ~np.isnan(values)
     if not kept.any():
         nan_band = np.full(grid.size, np.nan)

@@ -23,12 +23,12 @@ import numpy as np
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, over_segmentation
 from monai_imbalance.metrics.froc import (
     FROCProtocol,
-    _check_cases,
-    _rates,
-    _recall_at,
     bootstrap,
+    check_cases,
+    check_fp_rates,
     froc_curve,
     object_dice,
+    recall_at_fp,
 )
 from monai_imbalance.metrics.groups import size_groups
 from monai_imbalance.metrics.lesions import CaseRecords
@@ -77,7 +77,7 @@ def _figures(
 ) -> tuple[dict[str, Any], Any]:
     """Average recall, recall at each rate (point values and bootstrap spread) of one set of cases."""
     _, fp_per_image, recall = froc_curve(cases, protocol)
-    at_rates = _recall_at(fp_per_image, recall, rates, protocol)
+    at_rates = recall_at_fp(fp_per_image, recall, rates, protocol)
     boot = bootstrap(cases, protocol, n_draws=n_draws, fraction=fraction, seed=seed, fp_rates=rates, fp_grid=grid)
     if not any(c.n_lesions for c in cases):
         # recall is undefined without lesions; the core reads an empty curve (no lesion, no prediction)
@@ -166,9 +166,9 @@ def _as_views(cases: Any) -> dict[str, list[CaseRecords]]:
     if isinstance(cases, Mapping):
         if not cases:
             raise ValueError("`cases` must hold at least one view, got an empty mapping.")
-        views = {str(k): _check_cases(v) for k, v in cases.items()}
+        views = {str(k): check_cases(v) for k, v in cases.items()}
     else:
-        views = {"records": _check_cases(cases)}
+        views = {"records": check_cases(cases)}
     ids = [[c.case_id for c in v] for v in views.values()]
     if any(len(i) != len(ids[0]) for i in ids):
         raise ValueError(f"every view must hold the same cases, got {[len(i) for i in ids]} cases.")
@@ -245,7 +245,7 @@ def lesion_report(
     """
     views = _as_views(cases)
     proto = option(protocol, FROCProtocol, "protocol")
-    rates = _rates(fp_rates)
+    rates = check_fp_rates(fp_rates)
     if size_thresholds is not None:
         check_increasing(size_thresholds, "size_thresholds")
     grid = _band_grid(rates)

@@ -138,9 +138,9 @@ def test_recall_non_decreasing_in_fp(seed, protocol):
     assert np.all(np.diff(f) <= 0)
     assert np.all(np.diff(r) <= 1e-12)
     rates = np.linspace(0, 8, 33)
-    from monai_imbalance.metrics.froc import _recall_at
+    from monai_imbalance.metrics.froc import recall_at_fp
 
-    assert np.all(np.diff(_recall_at(f, r, rates, protocol)) >= -1e-12)  # recall non-decreasing in FP
+    assert np.all(np.diff(recall_at_fp(f, r, rates, protocol)) >= -1e-12)  # recall non-decreasing in FP
     assert 0 <= average_recall(cases, protocol) <= 1
 
 
