@@ -44,7 +44,6 @@ import math
 import os
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,7 +56,7 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_maps import lesion_classes, recipe_inverse, recipe_rrw
+from bench_maps import lesion_classes, peak_numpy_bytes, recipe_inverse, recipe_rrw
 from bench_metrics import make_pair, recipe_records
 
 from monai_imbalance.maps import inverse_weight_map, rrw_map
@@ -94,15 +93,7 @@ def best_times(fns: dict[str, Callable[[], Any]], repeat: int, clock: Callable[[
 
 def beyond_output(fn: Callable[[], Any], output_bytes: int) -> float:
     """Peak numpy allocation during one call, minus the output's bytes, over the output's bytes."""
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    try:
-        out = fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del out
-    return (peak - output_bytes) / output_bytes
+    return (peak_numpy_bytes(fn) - output_bytes) / output_bytes
 
 
 def _threads() -> int:
