@@ -23,6 +23,7 @@ from monai_imbalance.metrics.cumulative import (
     LesionRecordsMetric,
     OverSegmentationMetric,
     RecordsView,
+    refuse_view_settings,
 )
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, over_segmentation
 from monai_imbalance.metrics.lesions import CaseRecords
@@ -218,16 +219,13 @@ def _owner(
     if shared is not None:
         if output_transform is not None:
             raise ValueError("`output_transform` belongs to the shared `records`: set it there, not on its views.")
-        given = {
-            "threshold": threshold,
-            "connectivity": connectivity,
-            "spacing": spacing,
-            "sigmoid": sigmoid,
-            "lesion_labels": lesion_labels,
-        }
-        clash = sorted(k for k, v in given.items() if v is not None)
-        if clash:
-            raise ValueError(f"{clash} belong to the shared `records`: set them there, not on its views.")
+        refuse_view_settings(
+            threshold=threshold,
+            connectivity=connectivity,
+            spacing=spacing,
+            sigmoid=sigmoid,
+            lesion_labels=lesion_labels,
+        )
         return records, shared
     own = LesionRecordsHandler(
         {"view": matching},

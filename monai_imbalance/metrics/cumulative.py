@@ -217,6 +217,27 @@ class LesionRecordsMetric:
         return self.records()
 
 
+def refuse_view_settings(**settings: Any) -> None:
+    """Refuse extraction settings given to a view of shared records: the records owner holds them.
+
+    Args:
+        settings: the view's own settings by name (``threshold``, ``connectivity``, ...); None is "not given".
+
+    Raises:
+        ValueError: naming every setting that is not None.
+
+    Example:
+        >>> refuse_view_settings(threshold=None, spacing=None)
+        >>> refuse_view_settings(threshold=0.3, spacing=None)
+        Traceback (most recent call last):
+        ...
+        ValueError: ['threshold'] belong to the shared `records`: set them there, not on its views.
+    """
+    clash = sorted(k for k, v in settings.items() if v is not None)
+    if clash:
+        raise ValueError(f"{clash} belong to the shared `records`: set them there, not on its views.")
+
+
 class RecordsView:
     """A number computed from one view of a :class:`LesionRecordsMetric`, its own or a shared one."""
 
@@ -233,16 +254,13 @@ class RecordsView:
         if records is not None:
             if not isinstance(records, LesionRecordsMetric):
                 raise TypeError(f"`records` must be a LesionRecordsMetric, got {type(records).__name__}.")
-            given = {
-                "threshold": threshold,
-                "connectivity": connectivity,
-                "spacing": spacing,
-                "sigmoid": sigmoid,
-                "lesion_labels": lesion_labels,
-            }
-            clash = sorted(k for k, v in given.items() if v is not None)
-            if clash:
-                raise ValueError(f"{clash} belong to the shared `records`: set them there, not on its views.")
+            refuse_view_settings(
+                threshold=threshold,
+                connectivity=connectivity,
+                spacing=spacing,
+                sigmoid=sigmoid,
+                lesion_labels=lesion_labels,
+            )
             self.view = self._view_of(records, matching)
             self.shared = True
         else:
