@@ -27,6 +27,8 @@ from monai_imbalance.apps.bundle import load_checked_datalist, prepare_dataset
 from monai_imbalance.transforms import (
     CheckedLoadImage,
     CheckedLoadImaged,
+    CheckFinite,
+    CheckFinited,
     CheckImageLabelShaped,
     SelectLesionLabels,
     SelectLesionLabelsd,
@@ -254,6 +256,21 @@ def _(d, info):
     return (lambda: CheckedLoadImage(image_only=True)(str(f))), f
 
 
+@case("CheckFinited", "image_with_nan", ValueError, "image", FILE, "holds 3 NaN and 1 infinite values of")
+def _(d, info):
+    import nibabel as nib
+
+    f = d / info["training"][0]["image"]
+    img = nib.load(f)
+    data = np.asarray(img.dataobj, dtype=np.float32).copy()
+    data.flat[[0, 5, 7]] = np.nan
+    data.flat[9] = -np.inf
+    nib.save(nib.Nifti1Image(data, img.affine), f)
+    loader = CheckedLoadImaged(keys=["image", "label"], image_only=True, ensure_channel_first=True)
+    item = load_checked_datalist(d / "dataset.json")[0]
+    return (lambda: CheckFinited(["image", "label"])(loader(item))), f
+
+
 @pytest.mark.parametrize(("setup", "exc", "words"), CASES)
 def test_bad_data_raises_named_error(setup, exc, words, lesion_data, tmp_path):
     d = tmp_path / "data"
@@ -287,6 +304,21 @@ def test_loaders_survive_pickle_and_deepcopy(lesion_data):
     for clone in (pickle.loads(pickle.dumps(check)), copy.deepcopy(check)):
         assert clone({"image": expected, "label": expected})["label"] is expected
     assert copy.deepcopy(SelectLesionLabels([2])).labels == [2]
+    for finite in (pickle.loads(pickle.dumps(CheckFinited("image"))), copy.deepcopy(CheckFinited("image"))):
+        assert finite({"image": expected})["image"] is expected
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.uint8, torch.bool]
+)
+def test_check_finite_passes_finite_images_unchanged(dtype):
+    img = MetaTensor(torch.arange(6).reshape(1, 2, 3).to(dtype), meta={"filename_or_obj": "x.nii.gz"})
+    assert CheckFinite()(img) is img
+    assert CheckFinited("image", allow_missing_keys=True)({"label": img}) == {"label": img}
+    if dtype.is_floating_point:
+        img[0, 1, 2] = float("nan")
+        with pytest.raises(ValueError, match=r"image x\.nii\.gz holds 1 NaN and 0 infinite values of 6"):
+            CheckFinite()(img)
 
 
 LABEL = torch.tensor([[0, 1, 2, 2]])
@@ -325,6 +357,14 @@ def test_select_lesion_labels_value(call, expected):
         pytest.param(lambda: SelectLesionLabels("2"), ValueError, r"`labels` must be None or a non-empty", id="str"),
         pytest.param(lambda: SelectLesionLabelsd("label")(LABEL), TypeError,
                      r"`data` of SelectLesionLabelsd must be a dictionary", id="d_not_a_dict"),
+        pytest.param(lambda: CheckFinite()([[1.0]]), TypeError,
+                     r"`image` must be a channel-first numpy array or torch tensor, got list", id="finite_list"),
+        pytest.param(lambda: CheckFinite()(np.array([[1.0, np.inf]])), ValueError,
+                     r"image <in memory> holds 0 NaN and 1 infinite values of 2, expected finite", id="finite_inf"),
+        pytest.param(lambda: CheckFinited("image")({"img": torch.ones(1)}), KeyError, r"image",
+                     id="finite_key_missing"),
+        pytest.param(lambda: CheckFinited("image")(torch.ones(1)), TypeError,
+                     r"`data` of CheckFinited must be a dictionary", id="finite_d_not_a_dict"),
         pytest.param(lambda: CheckImageLabelShaped()(torch.zeros(1, 2, 2)), TypeError,
                      r"`data` of CheckImageLabelShaped must be a dictionary", id="shape_not_a_dict"),
         pytest.param(lambda: CheckImageLabelShaped()({"image": [[1]], "label": [[1]]}), TypeError,

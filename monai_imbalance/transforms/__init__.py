@@ -2,7 +2,7 @@
 
 The dictionary twins of the map transforms write the map to ``<key><postfix>`` (``label_weight``,
 ``label_rrw``, ``label_boundary``) and leave the label untouched; ``io`` holds a loader that names unreadable
-files, the image / label shape check and the lesion-label selection.
+files, the image / label shape check, the finite-intensity check and the lesion-label selection.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ from monai_imbalance.transforms.io import (
     CheckedLoadImageD,
     CheckedLoadImaged,
     CheckedLoadImageDict,
+    CheckFinite,
+    CheckFiniteD,
+    CheckFinited,
+    CheckFiniteDict,
     CheckImageLabelShapeD,
     CheckImageLabelShaped,
     CheckImageLabelShapeDict,
@@ -44,6 +48,10 @@ from monai_imbalance.transforms.io import (
 
 __all__ = [
     "BoundaryMapKind",
+    "CheckFinite",
+    "CheckFiniteD",
+    "CheckFiniteDict",
+    "CheckFinited",
     "CheckImageLabelShapeD",
     "CheckImageLabelShapeDict",
     "CheckImageLabelShaped",

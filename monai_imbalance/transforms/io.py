@@ -2,7 +2,9 @@
 
 ``CheckedLoadImage`` / ``CheckedLoadImaged`` are MONAI's ``LoadImage`` / ``LoadImaged`` that name the file a
 reader could not read; ``CheckImageLabelShaped`` stops on an image / label pair of different spatial shapes;
-``SelectLesionLabels`` / ``SelectLesionLabelsd`` make the binary lesion label, refusing labels it would misread.
+``SelectLesionLabels`` / ``SelectLesionLabelsd`` make the binary lesion label, refusing labels it would misread;
+``CheckFinite`` / ``CheckFinited`` stop on an image holding NaN or infinite values (which would otherwise turn
+every loss and prediction of the case into NaN with no file named).
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from monai.transforms import LoadImage, LoadImaged, MapTransform, Transform
 from monai.utils import TransformBackends
 
 __all__ = [
+    "CheckFinite",
+    "CheckFiniteD",
+    "CheckFiniteDict",
+    "CheckFinited",
     "CheckImageLabelShapeD",
     "CheckImageLabelShapeDict",
     "CheckImageLabelShaped",
@@ -273,6 +279,79 @@ class SelectLesionLabelsd(MapTransform):
         return d
 
 
+class CheckFinite(Transform):
+    """Stop with a clear message when an image holds NaN or infinite values; return it unchanged otherwise.
+
+    A NaN voxel in an input image turns the network output, every loss and every prediction of that case
+    into NaN, and the error (if any) comes far from the file. This check costs one pass over the volume
+    (none for integer images, which cannot hold NaN).
+
+    Args:
+        None.
+
+    Raises:
+        TypeError: (when called) the image is not a numpy array or a torch tensor.
+        ValueError: (when called) the image holds NaN / inf: the message names the file and counts the voxels.
+
+    Example:
+        >>> CheckFinite()(torch.ones(1, 2, 2)).shape
+        torch.Size([1, 2, 2])
+        >>> CheckFinite()(torch.tensor([[1.0, float("nan")]]))
+        Traceback (most recent call last):
+            ...
+        ValueError: image <in memory> holds 1 NaN and 0 infinite values of 2, expected finite intensities; ...
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]  # noqa: RUF012 (MONAI convention)
+
+    def __call__(self, img: NdarrayOrTensor, name: str = "image") -> NdarrayOrTensor:
+        """Check ``img`` (``name`` is the word used in the error) and return it unchanged."""
+        _check_array(img, name)
+        t = torch.as_tensor(img)  # no copy
+        if not (t.is_floating_point() or t.is_complex()) or bool(torch.isfinite(t).all()):
+            return img
+        n_nan = int(torch.isnan(t).sum())
+        n_inf = int(torch.isinf(t).sum())
+        raise ValueError(
+            f"{name} {_name(img)} holds {n_nan} NaN and {n_inf} infinite values of {t.numel()}, expected finite "
+            "intensities; repair or drop the file (e.g. replace NaN by the background value) before training or "
+            "inference."
+        )
+
+
+class CheckFinited(MapTransform):
+    """Dictionary twin of :class:`CheckFinite`: stop on any key's image holding NaN or infinite values.
+
+    Args:
+        keys: image key(s).
+        allow_missing_keys: do not raise when a key is absent.
+
+    Raises:
+        TypeError: (when called) ``data`` is not a dictionary or an image is not an array or tensor.
+        KeyError: (when called) a key is absent and ``allow_missing_keys`` is not set.
+        ValueError: (when called) an image holds NaN / inf: the message names the key and the file.
+
+    Example:
+        >>> CheckFinited("image")({"image": torch.ones(1, 2, 2)})["image"].shape
+        torch.Size([1, 2, 2])
+    """
+
+    backend = CheckFinite.backend
+
+    def __init__(self, keys: KeysCollection, allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.checker = CheckFinite()
+
+    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+        """Check every key's image and return the data unchanged."""
+        _check_mapping(data, type(self).__name__)
+        d = dict(data)
+        for key in self.key_iterator(d):
+            self.checker(d[key], name=str(key))
+        return d
+
+
 CheckedLoadImageD = CheckedLoadImageDict = CheckedLoadImaged
 CheckImageLabelShapeD = CheckImageLabelShapeDict = CheckImageLabelShaped
 SelectLesionLabelsD = SelectLesionLabelsDict = SelectLesionLabelsd
+CheckFiniteD = CheckFiniteDict = CheckFinited

@@ -337,6 +337,15 @@ def _missing_image(d: Path, info: dict) -> Path:
     return f
 
 
+def _image_with_nan(d: Path, info: dict) -> Path:
+    f = d / info["training"][1]["image"]
+    img = nib.load(str(f))
+    data = np.asarray(img.dataobj, np.float32).copy()
+    data[0, 0, 0] = np.nan  # one NaN voxel: without the check every loss of the run is NaN, no file named
+    nib.save(nib.Nifti1Image(data, img.affine), str(f))
+    return f
+
+
 def _label_wrong_shape(d: Path, info: dict) -> Path:
     f = d / info["training"][0]["label"]
     nib.save(nib.Nifti1Image(np.zeros([*DATA_SHAPE[:-1], DATA_SHAPE[-1] - 1], np.uint8), np.eye(4)), str(f))
@@ -378,6 +387,7 @@ def _files_without_dataset_json(d: Path, info: dict) -> Path:
         _corrupt_image,
         _truncated_label,
         _missing_image,
+        _image_with_nan,
         _label_wrong_shape,
         _multi_valued_label,
         _empty_training_list,
