@@ -13,11 +13,12 @@ import torch.distributed as dist
 from monai_imbalance.handlers._ignite import Engine, Events
 from monai_imbalance.handlers.lesion import LesionRecordsHandler
 from monai_imbalance.metrics.cumulative import all_gather_list
-from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO
-from monai_imbalance.metrics.froc import FROCProtocol
+from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, check_max_volume_ratio
+from monai_imbalance.metrics.froc import FROCProtocol, check_bootstrap_settings
 from monai_imbalance.metrics.lesions import CaseRecords
 from monai_imbalance.metrics.matching import default_key_view, option
 from monai_imbalance.reporting.lesion import write_lesion_report
+from monai_imbalance.utils.validation import check_increasing, check_path
 
 __all__ = ["LesionReportHandler", "gather_to_rank0"]
 
@@ -64,7 +65,8 @@ class LesionReportHandler:
         output_transform: own owner only: ``engine.state.output`` to ``(preds, labels)``.
 
     Raises:
-        ValueError: on invalid arguments (at construction), or as the records owner (per iteration).
+        TypeError / ValueError: on invalid arguments, every setting of the report included (at construction,
+            before the run is spent), or as the records owner (per iteration).
 
     Example:
         >>> import tempfile, torch
@@ -95,9 +97,13 @@ class LesionReportHandler:
         connectivity: int | None = None,
         output_transform: Callable[[Any], Any] | None = None,
     ) -> None:
+        # every setting the report reads when the run completes is checked here, before the evaluation is spent
+        output = check_path(output_dir, "output_dir")
         option(protocol, FROCProtocol, "protocol")
-        if n_draws is not None and n_draws < 1:
-            raise ValueError(f"`n_draws` must be at least 1, got {n_draws}.")
+        n_draws, _, seed = check_bootstrap_settings(n_draws, seed=seed)
+        if size_thresholds is not None:
+            check_increasing(size_thresholds, "size_thresholds")
+        max_volume_ratio = check_max_volume_ratio(max_volume_ratio)
         if records is None:
             records = LesionRecordsHandler(
                 threshold=0.5 if threshold is None else threshold,
@@ -110,7 +116,7 @@ class LesionReportHandler:
             raise ValueError("`threshold`, `connectivity` and `output_transform` belong to the shared `records`.")
         if key_view is not None and key_view not in records.matchings:
             raise ValueError(f"`key_view` {key_view!r} is not one of the views {sorted(records.matchings)}.")
-        self.output_dir = Path(output_dir)
+        self.output_dir = output
         self.records_handler = records
         self.protocol = protocol
         self.size_thresholds = size_thresholds

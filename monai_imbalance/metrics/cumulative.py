@@ -20,9 +20,10 @@ import torch.distributed as dist
 
 from monai_imbalance.metrics.diagnostics import OverSegmentationQuantity, over_segmentation
 from monai_imbalance.metrics.froc import FROCProtocol, average_recall, check_fp_rates, object_dice
+from monai_imbalance.metrics.inputs import check_lesion_labels
 from monai_imbalance.metrics.lesions import CaseRecords, item_lesion_records
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings
-from monai_imbalance.utils.validation import check_fraction, check_option
+from monai_imbalance.utils.validation import check_connectivity, check_fraction, check_option, check_spacing_setting
 
 __all__ = ["FROCMetric", "LesionDiceMetric", "LesionRecordsMetric", "OverSegmentationMetric", "all_gather_list"]
 
@@ -89,12 +90,10 @@ class LesionRecordsMetric:
     ) -> None:
         self.matchings = as_matchings(matchings)
         self.threshold = check_fraction(threshold, "threshold")
-        if connectivity is not None and (isinstance(connectivity, bool) or not isinstance(connectivity, int)):
-            raise TypeError(f"`connectivity` must be an int or None, got {type(connectivity).__name__}.")
-        self.connectivity = connectivity
-        self.spacing = spacing
+        self.connectivity = check_connectivity(connectivity)  # at most the data's dimensions: checked per case
+        self.spacing = check_spacing_setting(spacing)  # its length is checked against each case
         self.sigmoid = bool(sigmoid)
-        self.lesion_labels = None if lesion_labels is None else [int(v) for v in lesion_labels]
+        self.lesion_labels = check_lesion_labels(lesion_labels)
         self._local: list[dict[str, CaseRecords]] = []
         self._gathered: list[dict[str, CaseRecords]] | None = None
 
@@ -139,8 +138,8 @@ class LesionRecordsMetric:
 
         Raises:
             TypeError: when ``y_pred`` / ``y`` are not tensors, arrays or lists of them.
-            ValueError: on mismatched lengths or shapes, or an invalid case (as
-                :func:`~monai_imbalance.metrics.case_lesion_records`).
+            ValueError: on mismatched lengths or shapes, a per-case ``spacing`` or ``case_ids`` without one entry
+                per case, or an invalid case (as :func:`~monai_imbalance.metrics.case_lesion_records`).
         """
         preds, labels = self._items(y_pred, "y_pred"), self._items(y, "y")
         if len(preds) != len(labels):
@@ -150,12 +149,13 @@ class LesionRecordsMetric:
         confs = None if confidence is None else self._items(confidence, "confidence")
         if case_ids is not None and len(case_ids) != len(preds):
             raise ValueError(f"`case_ids` must hold one id per case ({len(preds)}), got {len(case_ids)}.")
+        spacings = self._spacings(spacing, len(preds))
         for b, (p, lab) in enumerate(zip(preds, labels, strict=True)):
             if tuple(p.shape) != tuple(lab.shape):
                 raise ValueError(
                     f"`y_pred` and `y` items must have the same shape, got {tuple(p.shape)} and {tuple(lab.shape)}."
                 )
-            sp = self._spacing(spacing, b)
+            sp = spacings[b]
             case_id = case_ids[b] if case_ids is not None else _case_id(lab, len(self._local))
             views = item_lesion_records(
                 p,
@@ -186,14 +186,21 @@ class LesionRecordsMetric:
             return list(x)
         raise TypeError(f"`{name}` must be a tensor, an array or a list of them, got {type(x).__name__}.")
 
-    def _spacing(self, spacing: Any, b: int) -> Any:
+    def _spacings(self, spacing: Any, n: int) -> list[Any]:
+        """The spacing of each of ``n`` cases: the call's (one for all, or one per case), else the constructor's."""
         if spacing is None:
-            return self.spacing
-        if isinstance(spacing, torch.Tensor):
+            return [self.spacing] * n
+        if isinstance(spacing, (torch.Tensor, np.ndarray)):
             spacing = spacing.tolist()
-        if isinstance(spacing, (list, tuple)) and spacing and isinstance(spacing[0], (list, tuple, np.ndarray)):
-            return spacing[b]
-        return spacing
+        per_case = (list, tuple, np.ndarray, torch.Tensor)
+        if isinstance(spacing, (list, tuple)) and spacing and isinstance(spacing[0], per_case):
+            if len(spacing) != n:
+                raise ValueError(
+                    f"`spacing` given per case must hold one per case ({n}), got {len(spacing)}: pass one spacing "
+                    "for every case, or one sequence per case."
+                )
+            return list(spacing)
+        return [spacing] * n
 
     def local_records(self, view: str) -> list[CaseRecords]:
         """This rank's cases of one view (no gathering)."""
@@ -463,7 +470,8 @@ class OverSegmentationMetric(RecordsView):
         sigmoid: bool | None = None,
         lesion_labels: Sequence[int] | None = None,
     ) -> None:
-        matching = next(iter(records.matchings)) if records is not None else "strict"
+        # a shared owner's first view (the quantities do not depend on it); anything else is refused by the view
+        matching = next(iter(records.matchings)) if isinstance(records, LesionRecordsMetric) else "strict"
         super().__init__(matching, records, threshold, connectivity, spacing, sigmoid, lesion_labels)
         self.quantity = check_option(quantity, OverSegmentationQuantity, "quantity").value
 

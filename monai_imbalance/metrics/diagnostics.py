@@ -14,8 +14,9 @@ from typing import Any
 from monai.utils import StrEnum
 
 from monai_imbalance.metrics.lesions import CaseRecords
+from monai_imbalance.utils.validation import check_number
 
-__all__ = ["MAX_VOLUME_RATIO", "OverSegmentationQuantity", "over_segmentation"]
+__all__ = ["MAX_VOLUME_RATIO", "OverSegmentationQuantity", "check_max_volume_ratio", "over_segmentation"]
 
 #: predicted / true lesion volume above which a report warns of over-segmentation
 MAX_VOLUME_RATIO = 2.0
@@ -27,6 +28,29 @@ class OverSegmentationQuantity(StrEnum):
     VOLUME_RATIO = "volume_ratio"
     MERGING_PREDICTIONS = "merging_predictions"
     MERGED_LESIONS = "merged_lesions"
+
+
+def check_max_volume_ratio(max_volume_ratio: Any) -> float:
+    """Validate the predicted / true lesion volume above which the diagnostics warn, and return it as a float.
+
+    Shared by :func:`over_segmentation` and the handlers, which check it at construction.
+
+    Raises:
+        TypeError: when it is not a real number (a string such as ``"2"``, a ``bool``).
+        ValueError: when it is not a positive finite number.
+
+    Example:
+        >>> check_max_volume_ratio(3)
+        3.0
+        >>> check_max_volume_ratio(-1)
+        Traceback (most recent call last):
+            ...
+        ValueError: `max_volume_ratio` must be a positive finite number, got -1.
+    """
+    try:
+        return check_number(max_volume_ratio, "max_volume_ratio", low=0, low_open=True)
+    except ValueError:  # NaN, infinite or not positive: one message for all
+        raise ValueError(f"`max_volume_ratio` must be a positive finite number, got {max_volume_ratio!r}.") from None
 
 
 def over_segmentation(cases: Sequence[CaseRecords], max_volume_ratio: float = MAX_VOLUME_RATIO) -> dict[str, Any]:
@@ -48,7 +72,8 @@ def over_segmentation(cases: Sequence[CaseRecords], max_volume_ratio: float = MA
         ``warning`` (the text, or ``None``).
 
     Raises:
-        TypeError: when ``cases`` is not a sequence of :class:`~monai_imbalance.metrics.CaseRecords`.
+        TypeError: when ``cases`` is not a sequence of :class:`~monai_imbalance.metrics.CaseRecords`, or
+            ``max_volume_ratio`` is not a number.
         ValueError: when ``max_volume_ratio`` is not a positive finite number.
 
     Example:
@@ -62,8 +87,7 @@ def over_segmentation(cases: Sequence[CaseRecords], max_volume_ratio: float = MA
     """
     if isinstance(cases, CaseRecords) or not all(isinstance(c, CaseRecords) for c in cases):
         raise TypeError(f"`cases` must be a sequence of CaseRecords, got {type(cases).__name__}.")
-    if not (isinstance(max_volume_ratio, (int, float)) and math.isfinite(max_volume_ratio) and max_volume_ratio > 0):
-        raise ValueError(f"`max_volume_ratio` must be a positive finite number, got {max_volume_ratio!r}.")
+    max_volume_ratio = check_max_volume_ratio(max_volume_ratio)
     true = sum(c.true_volume for c in cases)
     known_volume = all(math.isfinite(c.predicted_volume) for c in cases)
     predicted = sum(c.predicted_volume for c in cases) if known_volume else math.nan

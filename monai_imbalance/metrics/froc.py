@@ -27,7 +27,7 @@ import numpy as np
 from monai.utils import StrEnum
 
 from monai_imbalance.metrics.lesions import CaseRecords
-from monai_imbalance.utils.validation import check_option
+from monai_imbalance.utils.validation import check_fraction, check_int, check_option
 
 __all__ = [
     "LUNA16_FP_RATES",
@@ -35,6 +35,7 @@ __all__ = [
     "FROCProtocol",
     "average_recall",
     "bootstrap",
+    "check_bootstrap_settings",
     "check_cases",
     "check_fp_rates",
     "froc_curve",
@@ -208,6 +209,38 @@ def check_fp_rates(fp_rates: Any, name: str = "fp_rates") -> np.ndarray:
     return rates
 
 
+def check_bootstrap_settings(
+    n_draws: Any = None, fraction: Any = 0.8, seed: Any = None
+) -> tuple[int | None, float, int | None]:
+    """Validate the settings of :func:`bootstrap`: ``(n_draws, fraction, seed)`` as ``(int | None, float, int | None)``.
+
+    Shared by :func:`bootstrap` and the report handler, which checks them at construction (before a run is spent).
+
+    Args:
+        n_draws: number of draws, an int >= 1; ``None`` for the protocol's default.
+        fraction: fraction of the cases in each draw, in ``(0, 1]``.
+        seed: random seed, an int >= 0; ``None`` for the protocol's default.
+
+    Raises:
+        TypeError: when ``n_draws`` or ``seed`` is not an int (``2.5``, ``"3"``, a ``bool``), or ``fraction`` is
+            not a number.
+        ValueError: when ``n_draws < 1``, ``seed < 0`` or ``fraction`` is outside ``(0, 1]`` (NaN included).
+
+    Example:
+        >>> check_bootstrap_settings(10, 0.5, 0)
+        (10, 0.5, 0)
+        >>> check_bootstrap_settings(n_draws="3")
+        Traceback (most recent call last):
+            ...
+        TypeError: `n_draws` must be an int, got '3' (str).
+    """
+    draws = None if n_draws is None else check_int(n_draws, "n_draws")
+    if draws is not None and draws < 1:
+        raise ValueError(f"`n_draws` must be at least 1, got {n_draws}.")
+    frac = check_fraction(fraction, "fraction", low_open=True, high_open=False)
+    return draws, frac, None if seed is None else check_int(seed, "seed", low=0)
+
+
 def average_recall(cases: Sequence[CaseRecords], protocol: str = "luna16", fp_rates: Any = None) -> float:
     r"""Mean recall at given FP-per-image rates (LUNA16's competition performance metric by default).
 
@@ -330,8 +363,10 @@ def bootstrap(
         :class:`BootstrapResult`.
 
     Raises:
-        TypeError: when ``cases`` is not a sequence of :class:`CaseRecords`.
-        ValueError: when it is empty, ``protocol`` is unknown, ``n_draws < 1`` or ``fraction`` is out of range.
+        TypeError: when ``cases`` is not a sequence of :class:`CaseRecords`, or ``n_draws``, ``fraction`` or
+            ``seed`` has the wrong type (:func:`check_bootstrap_settings`).
+        ValueError: when it is empty, ``protocol`` is unknown, ``n_draws < 1``, ``seed < 0`` or ``fraction`` is
+            out of range.
 
     Example:
         >>> cases = [CaseRecords([0.9], [0.8], [3], [14], [0.5 + 0.1 * i]) for i in range(4)]
@@ -343,11 +378,8 @@ def bootstrap(
     proto = check_option(protocol, FROCProtocol, "protocol")
     rates = check_fp_rates(fp_rates)
     grid = np.linspace(0, 8, 161) if fp_grid is None else check_fp_rates(fp_grid, "fp_grid")
-    draws = _DEFAULT_DRAWS[proto.value] if n_draws is None else int(n_draws)
-    if draws < 1:
-        raise ValueError(f"`n_draws` must be at least 1, got {n_draws}.")
-    if not 0 < fraction <= 1:
-        raise ValueError(f"`fraction` must be in (0, 1], got {fraction}.")
+    n_draws, fraction, seed = check_bootstrap_settings(n_draws, fraction, seed)
+    draws = _DEFAULT_DRAWS[proto.value] if n_draws is None else n_draws
 
     if proto is FROCProtocol.SHIROKIKH2020:
         pool = [c for c in cases if _is_nonempty(c)] or cases

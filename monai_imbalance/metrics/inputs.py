@@ -12,7 +12,7 @@ from monai.utils import convert_to_tensor
 
 from monai_imbalance.utils.validation import check_fraction
 
-__all__ = ["check_affine", "check_case", "host_array", "lesion_mask"]
+__all__ = ["check_affine", "check_case", "check_lesion_labels", "host_array", "lesion_mask"]
 
 
 def host_array(x: Any, name: str) -> np.ndarray:
@@ -35,6 +35,44 @@ def host_array(x: Any, name: str) -> np.ndarray:
     raise TypeError(f"`{name}` must be a numpy array or a torch tensor, got {type(x).__name__}.")
 
 
+def check_lesion_labels(lesion_labels: Any) -> list[int] | None:
+    """Validate the label values that are lesion: ``None`` (a binary label), or positive integers, as a list of ints.
+
+    One value (``2``), a sequence (``[2, 3]``) or an integer array / tensor is accepted; a string is refused (it is
+    a sequence of characters: ``"23"`` is not ``[2, 3]``). The one check of the setting for the lesion functions,
+    metrics and handlers, at construction or per call.
+
+    Raises:
+        TypeError: when it is a string, or holds something other than numbers (``bool`` included).
+        ValueError: when it is empty, or a value is not a positive integer.
+
+    Example:
+        >>> check_lesion_labels([2, 3]), check_lesion_labels(2), check_lesion_labels(None)
+        ([2, 3], [2], None)
+        >>> check_lesion_labels("23")
+        Traceback (most recent call last):
+            ...
+        TypeError: `lesion_labels` must be None or positive integer label values (e.g. [2]), got '23' (str).
+    """
+    if lesion_labels is None:
+        return None
+    items = lesion_labels.tolist() if isinstance(lesion_labels, (np.ndarray, torch.Tensor)) else lesion_labels
+    if isinstance(items, (int, float, np.integer, np.floating)) and not isinstance(items, bool):
+        items = [items]
+    if (
+        isinstance(items, (str, bytes))
+        or not isinstance(items, Sequence)
+        or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in items)
+    ):
+        raise TypeError(
+            "`lesion_labels` must be None or positive integer label values (e.g. [2]), got "
+            f"{lesion_labels!r} ({type(lesion_labels).__name__})."
+        )
+    if not items or not all(math.isfinite(v) and v > 0 and v == round(v) for v in items):
+        raise ValueError(f"`lesion_labels` must be positive integer label values, got {lesion_labels!r}.")
+    return [int(v) for v in items]
+
+
 def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, name: str = "label") -> np.ndarray:
     """The binary lesion mask of a label: a 0/1 (or boolean) label as it is, or the voxels of ``lesion_labels``.
 
@@ -48,6 +86,8 @@ def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, n
         Boolean mask of the label's shape.
 
     Raises:
+        TypeError: when the label does not hold numbers (strings, complex values) or ``lesion_labels`` is not
+            label values (:func:`check_lesion_labels`).
         ValueError: on NaN, negative or (without ``lesion_labels``) non-binary values, naming what was found.
 
     Example:
@@ -58,8 +98,11 @@ def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, n
             ...
         ValueError: `label` must be binary (0/1) unless `lesion_labels` names the lesion values, got values in [0, 2].
     """
+    values = check_lesion_labels(lesion_labels)
+    if label.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must hold numbers (0/1, or label values), got dtype {label.dtype}.")
     if label.dtype == bool:
-        if lesion_labels is not None:
+        if values is not None:
             raise ValueError(f"`lesion_labels` selects label values, but `{name}` is boolean.")
         return label
     if label.size == 0:
@@ -70,10 +113,7 @@ def lesion_mask(label: np.ndarray, lesion_labels: Sequence[int] | None = None, n
         raise ValueError(f"`{name}` must not hold NaN values.")
     if lo < 0:
         raise ValueError(f"`{name}` must be non-negative, got a minimum of {lo:g}.")
-    if lesion_labels is not None:
-        values = np.asarray(lesion_labels).reshape(-1)
-        if values.size == 0 or not np.all(values > 0) or not np.all(values == np.round(values)):
-            raise ValueError(f"`lesion_labels` must be positive integer label values, got {lesion_labels!r}.")
+    if values is not None:
         return np.isin(label, values)
     if hi > 1 or (np.issubdtype(label.dtype, np.floating) and not np.all((label == 0) | (label == 1))):
         lo = label.min() if unsigned else lo
@@ -136,14 +176,34 @@ def check_case(
 def check_affine(affine: Any, ndim: int) -> np.ndarray | None:
     """A finite ``(ndim + 1, ndim + 1)`` voxel-to-world matrix as float64, or ``None``.
 
+    Raises:
+        TypeError: when ``affine`` is not a matrix of real numbers (a string, complex values, ragged rows).
+        ValueError: when its shape is not ``(ndim + 1, ndim + 1)`` or it holds NaN or infinite values.
+
     Example:
         >>> check_affine(np.eye(3), 2).shape
         (3, 3)
+        >>> check_affine(np.full((3, 3), np.nan), 2)
+        Traceback (most recent call last):
+            ...
+        ValueError: `affine` must be a finite (3, 3) matrix, got 9 NaN or infinite values.
     """
     if affine is None:
         return None
-    a = host_array(affine, "affine") if isinstance(affine, torch.Tensor) else np.asarray(affine, dtype=np.float64)
+    size = f"({ndim + 1}, {ndim + 1})"
+    try:
+        a = host_array(affine, "affine") if isinstance(affine, torch.Tensor) else np.asarray(affine)
+        real = a.dtype.kind in "biuf"  # not strings, complex values, objects
+    except ValueError:  # ragged rows
+        real = False
+    if not real:
+        raise TypeError(
+            f"`affine` must be a {size} matrix of real numbers, got {affine!r:.80} ({type(affine).__name__})."
+        )
     a = np.asarray(a, dtype=np.float64)
-    if a.shape != (ndim + 1, ndim + 1) or not np.all(np.isfinite(a)):
-        raise ValueError(f"`affine` must be a finite ({ndim + 1}, {ndim + 1}) matrix, got shape {a.shape}.")
+    if a.shape != (ndim + 1, ndim + 1):
+        raise ValueError(f"`affine` must be a finite {size} matrix, got shape {a.shape}.")
+    bad = int((~np.isfinite(a)).sum())
+    if bad:
+        raise ValueError(f"`affine` must be a finite {size} matrix, got {bad} NaN or infinite values.")
     return a

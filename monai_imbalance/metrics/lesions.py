@@ -21,7 +21,7 @@ import numpy as np
 from monai_imbalance.maps.components import label_image
 from monai_imbalance.metrics.inputs import check_affine, check_case, lesion_mask
 from monai_imbalance.metrics.matching import LesionMatching, as_matchings, match_pairs
-from monai_imbalance.utils.validation import check_connectivity, check_spacing
+from monai_imbalance.utils.validation import check_connectivity, check_int, check_spacing
 
 __all__ = [
     "CaseRecords",
@@ -33,8 +33,16 @@ __all__ = [
 ]  # lesion_mask is re-exported from metrics.inputs
 
 
-def _as_float_array(x: Any) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64).reshape(-1)
+def _as_float_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a flat float64 array; strings, complex values, ``None`` items and ragged rows refused by name."""
+    try:
+        arr = np.asarray(x)
+        real = arr.dtype.kind in "biuf"  # not strings, complex values, objects (None items)
+    except ValueError:  # ragged rows
+        real = False
+    if not real:
+        raise TypeError(f"`{name}` must be a sequence of numbers, got {x!r:.80} ({type(x).__name__}).")
+    return np.asarray(arr, dtype=np.float64).reshape(-1)
 
 
 def _as_rows(x: Any, n: int, name: str) -> np.ndarray | None:
@@ -75,6 +83,11 @@ class CaseRecords:
         fp_bbox: ``(F, 2D)`` their bounding boxes, or ``None``.
         affine: ``(D + 1, D + 1)`` voxel-to-world matrix of the case (the image's affine), or ``None``.
 
+    Raises:
+        TypeError: when a per-lesion or per-false-positive field is not numbers, or a count is not an int.
+        ValueError: when the fields do not have one value per lesion / false positive, a confidence is NaN, a
+            Dice is outside [0, 1] (NaN included) or a count is negative.
+
     Example:
         >>> r = CaseRecords([0.9, -np.inf], [0.8, 0.0], [3.0, 2.0], [14.1, 4.2], [0.7])
         >>> r.n_lesions, r.n_detected, r.fp_confidence.tolist(), r.fp_diameter.tolist()
@@ -102,13 +115,13 @@ class CaseRecords:
 
     def __post_init__(self) -> None:
         for name in ("lesion_confidence", "lesion_dice", "lesion_diameter", "lesion_volume", "fp_confidence"):
-            setattr(self, name, _as_float_array(getattr(self, name)))
+            setattr(self, name, _as_float_array(getattr(self, name), name))
         n_les, n_fp = self.lesion_confidence.size, self.fp_confidence.size
         for name in ("lesion_dice", "lesion_diameter", "lesion_volume"):
             if getattr(self, name).size != n_les:
                 raise ValueError(f"`{name}` must have one value per lesion ({n_les}), got {getattr(self, name).size}.")
         for name in ("fp_diameter", "fp_volume"):
-            value = _as_float_array(getattr(self, name))
+            value = _as_float_array(getattr(self, name), name)
             if value.size == 0 and n_fp:  # sizes unknown: NaN keeps them out of every size group
                 value = np.full(n_fp, np.nan)
             if value.size != n_fp:
@@ -116,8 +129,19 @@ class CaseRecords:
             setattr(self, name, value)
         if np.isnan(self.lesion_confidence).any() or np.isnan(self.fp_confidence).any():
             raise ValueError("`lesion_confidence` and `fp_confidence` must not hold NaN.")
+        not_dice = ~((self.lesion_dice >= 0) & (self.lesion_dice <= 1))  # NaN included
+        if not_dice.any():
+            raise ValueError(
+                f"`lesion_dice` must hold Dice values in [0, 1] (0 for a missed lesion), got "
+                f"{self.lesion_dice[not_dice][:5].tolist()}."
+            )
         if self.n_predictions is None:
             self.n_predictions = int(n_fp + np.isfinite(self.lesion_confidence).sum())
+        else:
+            self.n_predictions = check_int(self.n_predictions, "n_predictions", low=0)
+        for name in ("n_merging_predictions", "n_merged_lesions"):
+            if getattr(self, name) is not None:
+                setattr(self, name, check_int(getattr(self, name), name, low=0))
         for name, n in (("lesion_centroid", n_les), ("lesion_bbox", n_les), ("fp_centroid", n_fp), ("fp_bbox", n_fp)):
             setattr(self, name, _as_rows(getattr(self, name), n, name))
         if self.affine is not None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar, cast, overload
 
 import numpy as np
@@ -20,6 +22,7 @@ __all__ = [
     "check_num_classes",
     "check_number",
     "check_option",
+    "check_path",
     "check_spacing",
     "check_spacing_setting",
 ]
@@ -406,3 +409,25 @@ def check_weight_range(min_weight: Any, max_weight: Any) -> tuple[float | None, 
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"`min_weight` must not exceed `max_weight`, got min_weight={lo} > max_weight={hi}.")
     return lo, hi
+
+
+def check_path(value: Any, name: str) -> Path:
+    """Validate a file or folder setting (an output folder, a records file) and return it as a :class:`~pathlib.Path`.
+
+    Only the type is checked (whether the path exists is for the caller to say): a setting read at the end of a
+    run is refused when given, not when the run has been spent.
+
+    Raises:
+        TypeError: when ``value`` is not a ``str`` or an ``os.PathLike`` (``None`` included).
+
+    Example:
+        >>> check_path("reports", "output_dir").name
+        'reports'
+        >>> check_path(None, "output_dir")
+        Traceback (most recent call last):
+            ...
+        TypeError: `output_dir` must be a path (str or os.PathLike), got NoneType.
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(value).__name__}.")
+    return Path(value)
