@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,11 @@ import numpy as np
 from monai.data import load_decathlon_datalist
 
 from monai_imbalance.data.decathlon import DATASET_JSON, make_dataset
-from monai_imbalance.utils.validation import check_int
+from monai_imbalance.utils.validation import check_int, check_path
 
 __all__ = ["load_checked_datalist", "prepare_dataset"]
 
 logger = logging.getLogger(__name__)
-
-
-def _path(value: Any, name: str) -> Path:
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {type(value).__name__}.")
-    return Path(value)
 
 
 def _shape(shape: Any) -> tuple[int, int, int]:
@@ -52,7 +47,10 @@ def prepare_dataset(
     ``torch.distributed`` rank 0 generates while the other ranks wait (a barrier), so every rank of a
     ``torchrun`` job reads complete files. Generated data hold three disjoint lists: ``training``,
     ``validation`` (chooses the model) and ``test`` (with labels, for the report); the training and
-    validation cases are the same whatever ``num_test`` is.
+    validation cases are the same whatever ``num_test`` is. Generation writes into a hidden sibling folder that
+    is renamed to ``dataset_dir`` once complete, so processes preparing the same folder at the same time (the
+    runs of an experiment grid split with ``--only``) never read, or refuse, a half-written dataset: the first
+    complete one is kept and the others' copies are removed.
 
     Args:
         dataset_dir: dataset folder.
@@ -83,7 +81,7 @@ def prepare_dataset(
     """
     import torch.distributed as dist
 
-    root = _path(dataset_dir, "dataset_dir")
+    root = check_path(dataset_dir, "dataset_dir")
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f"`dataset_dir` {root} is a file, not a folder of a dataset.")
     sizes = _shape(shape)
@@ -105,7 +103,7 @@ def prepare_dataset(
                 "generate the built-in data there."
             )
         logger.info("no dataset in %s: generating the built-in %s data", root, preset)
-        make_dataset(
+        _generate_atomically(
             root,
             preset=preset,
             num_training=counts["num_training"],
@@ -118,6 +116,25 @@ def prepare_dataset(
     if distributed:
         dist.barrier()
     return str(root / DATASET_JSON)
+
+
+def _generate_atomically(root: Path, **settings: Any) -> None:
+    """``make_dataset(root, **settings)`` through a temporary sibling folder renamed to ``root`` when complete."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
+    try:
+        make_dataset(tmp, **settings)  # dataset.json lists relative paths: valid after the rename
+        try:
+            if root.is_dir() and not any(root.iterdir()):
+                root.rmdir()  # an empty folder made by the user: replaced by the complete one
+            tmp.rename(root)
+        except OSError:
+            if not (root / DATASET_JSON).is_file():  # not another process's complete dataset: a real error
+                raise
+            logger.info("%s was completed by another process meanwhile: using it", root)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_checked_datalist(
@@ -156,7 +173,7 @@ def load_checked_datalist(
         >>> sorted(load_checked_datalist(p, "test", require_labels=True)[0])
         ['image', 'label']
     """
-    path = _path(dataset_json, "dataset_json")
+    path = check_path(dataset_json, "dataset_json")
     if not isinstance(key, str):
         raise TypeError(f"`key` must be the name of a list (a string), got {type(key).__name__}.")
     limit = None if limit is None else check_int(limit, "limit", low=0)

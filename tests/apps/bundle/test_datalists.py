@@ -106,3 +106,66 @@ def test_missing_test_file_is_named(built_in, tmp_path):
     (tmp_path / "data" / "labelsTs" / "metastases_test_001.nii.gz").unlink()
     with pytest.raises(FileNotFoundError, match=r"label file listed in .* under `test` not found: .*test_001"):
         load_checked_datalist(built_in, "test")
+
+
+def test_processes_preparing_one_folder_at_once_share_one_complete_dataset(tmp_path, monkeypatch):
+    """A preparation that starts while another is half-way (the runs of a grid split with ``--only``) gets it whole."""
+    import threading
+
+    import monai_imbalance.apps.bundle.dataset as ds
+
+    real = ds.make_dataset
+    half_written, second_done = threading.Event(), threading.Event()
+
+    def slow_make(root, **kwargs):
+        if threading.current_thread().name == "first":  # half-way: some files written, no dataset.json yet
+            (Path(root) / "imagesTr").mkdir(parents=True)
+            (Path(root) / "imagesTr" / "partial.nii.gz").write_bytes(b"")
+            half_written.set()
+            second_done.wait(timeout=60)
+        return real(root, **kwargs)
+
+    monkeypatch.setattr(ds, "make_dataset", slow_make)
+    root, results, errors = tmp_path / "data", {}, []
+
+    def prepare():
+        try:
+            name = threading.current_thread().name
+            results[name] = prepare_dataset(root, num_training=2, num_validation=1, shape=SHAPE, seed=3, num_test=1)
+        except Exception as e:  # reported below
+            errors.append(e)
+        finally:
+            if threading.current_thread().name == "second":
+                second_done.set()
+
+    first = threading.Thread(target=prepare, name="first")
+    first.start()
+    assert half_written.wait(timeout=60)
+    second = threading.Thread(target=prepare, name="second")
+    second.start()
+    second.join(timeout=60)
+    first.join(timeout=60)
+    assert not errors, errors
+    assert results["first"] == results["second"] == str(root / "dataset.json")
+    lists = ("training", "validation", "test")
+    assert [len(load_checked_datalist(root / "dataset.json", k)) for k in lists] == [2, 1, 1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no partial copy left beside it
+
+
+def test_preparation_fills_an_empty_folder_and_leaves_no_partial_copy_on_error(tmp_path, monkeypatch):
+    import monai_imbalance.apps.bundle.dataset as ds
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert prepare_dataset(empty, num_training=1, num_validation=1, shape=SHAPE, num_test=0) == str(
+        empty / "dataset.json"
+    )
+
+    def broken(root, **kwargs):
+        (Path(root) / "imagesTr").mkdir()
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ds, "make_dataset", broken)
+    with pytest.raises(OSError, match="disk full"):
+        prepare_dataset(tmp_path / "other", num_training=1, num_validation=1, shape=SHAPE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # neither `other` nor a partial copy
