@@ -392,3 +392,19 @@ def test_cli_help_runs_without_importing_monai():
     ).stdout
     assert "--pred" in helptext
     assert "--workers" in helptext
+
+
+@pytest.mark.parametrize(
+    ("lesion_labels", "exc", "words"),
+    [
+        ("23", TypeError, "`lesion_labels`"),
+        ([2.5], ValueError, "`lesion_labels`"),
+        ([0], ValueError, "`lesion_labels`"),
+    ],
+    ids=["str", "fraction", "zero"],
+)
+def test_lesion_labels_checked_before_any_case_is_read(folders, tmp_path, lesion_labels, exc, words):
+    pred, label = folders
+    with pytest.raises(exc, match=re.escape(words)):
+        evaluate_folder(pred, label, tmp_path / "out", progress=False, lesion_labels=lesion_labels)
+    assert not (tmp_path / "out").exists()

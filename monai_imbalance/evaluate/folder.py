@@ -25,6 +25,7 @@ from monai_imbalance.evaluate.cases import CaseJob, CaseResult, init_worker, sco
 from monai_imbalance.evaluate.pairing import PREDICTION_SUFFIXES, pair_files
 from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO
 from monai_imbalance.metrics.froc import FROCProtocol
+from monai_imbalance.metrics.inputs import check_lesion_labels
 from monai_imbalance.metrics.lesions import case_lesion_records
 from monai_imbalance.metrics.matching import LesionMatching
 from monai_imbalance.reporting.lesion import lesion_markdown, lesion_report, write_lesion_report
@@ -264,7 +265,8 @@ def evaluate_folder(
             f"`output_dir` {out} already holds a report {target.name}: choose another folder or `name`, or pass "
             "`overwrite` (--overwrite) to replace it."
         )
-    labels = None if lesion_labels is None else tuple(int(v) for v in lesion_labels)
+    checked = check_lesion_labels(lesion_labels)  # a str is refused, not read character by character
+    labels = None if checked is None else tuple(checked)
     report_settings = {
         "protocol": protocol,
         "size_thresholds": None if size_thresholds is None else [float(v) for v in size_thresholds],

@@ -25,7 +25,7 @@ from monai_imbalance.metrics.cumulative import (
     RecordsView,
     refuse_view_settings,
 )
-from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, over_segmentation
+from monai_imbalance.metrics.diagnostics import MAX_VOLUME_RATIO, check_max_volume_ratio, over_segmentation
 from monai_imbalance.metrics.lesions import CaseRecords
 
 Events, _ = optional_import("ignite.engine", IgniteInfo.OPT_IMPORT_VERSION, min_version, "Events")
@@ -389,8 +389,7 @@ class OverSegmentationHandler(_ViewHandler):
         view = OverSegmentationMetric(quantity, records=metric)
         super().__init__(view, owner)
         self.quantity = view.quantity
-        self.max_volume_ratio = max_volume_ratio
-        over_segmentation([], max_volume_ratio)  # validates the ratio
+        self.max_volume_ratio = check_max_volume_ratio(max_volume_ratio)
 
     def compute(self) -> float:
         """The quantity, with a logged warning on over-segmentation."""
