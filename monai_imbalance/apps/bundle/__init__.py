@@ -1,6 +1,7 @@
 """Helpers the bundles call from their configs: dataset preparation, checked datalists, run folders, resume, schema.
 
-Every run writes into ``runs/<run_name>/{models,eval,logs}`` of the bundle root (:mod:`.runs`).
+Every run writes into ``runs/<run_name>/{models,eval,logs}`` of the bundle root (:mod:`.runs`); a multi-process run
+initialises its process group through :func:`init_distributed`, which destroys it at exit even when the run fails.
 
 The bundles' loading transforms (``CheckedLoadImaged``, ``CheckImageLabelShaped``, ``SelectLesionLabelsd``) are in
 :mod:`monai_imbalance.transforms`, their report handlers in :mod:`monai_imbalance.handlers`.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from monai_imbalance.apps.bundle.checkpoints import attach_resume, latest_checkpoint
     from monai_imbalance.apps.bundle.dataset import load_checked_datalist, prepare_dataset
+    from monai_imbalance.apps.bundle.distributed import init_distributed
     from monai_imbalance.apps.bundle.runs import find_model, log_outputs, new_run_name, trained_runs
     from monai_imbalance.apps.bundle.schema import SCHEMA_PATH, verify_metadata_offline
 
@@ -23,6 +25,7 @@ _HOMES = {
     "latest_checkpoint": "checkpoints",
     "load_checked_datalist": "dataset",
     "prepare_dataset": "dataset",
+    "init_distributed": "distributed",
     "find_model": "runs",
     "log_outputs": "runs",
     "new_run_name": "runs",
@@ -48,6 +51,7 @@ __all__ = [
     "SCHEMA_PATH",
     "attach_resume",
     "find_model",
+    "init_distributed",
     "latest_checkpoint",
     "load_checked_datalist",
     "log_outputs",
