@@ -199,11 +199,18 @@ def _views_table(runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], preset:
     return rows, "\n".join(md)
 
 
+RULES = {"strict": "strict one-to-one rule (IoU >= 0.1)", "paper": "paper's any-overlap rule"}
+
+
 def _lesion_preset(
     runs: _Runs, exp: dict[str, Any], opts: dict[str, Any], out_dir: Path, suffix: str
 ) -> tuple[Any, str]:
     from monai_imbalance.reporting import load_records, plot_froc, plot_recall_by_size
 
+    chosen = opts.get("view")  # None: a file's only view, or `strict` in a file of both
+    if chosen is not None and chosen not in RULES:
+        raise ValueError(f"`analyses.lesion.view` must be one of {sorted(RULES)}, got {chosen!r}.")
+    view = chosen or "strict"
     losses = [loss for loss in exp["grid"]["loss"] if any(r["loss"] == loss for r in runs)]
     seeds = [set(r["seed"] for r in runs if r["loss"] == loss) for loss in losses]
     common = sorted(set.intersection(*seeds)) if seeds else []
@@ -212,22 +219,24 @@ def _lesion_preset(
         for r in runs:
             if r["loss"] == loss and r["seed"] in common:
                 path = Path(r["run_dir"]) / "eval" / exp["evaluation"]["records"]
-                records.setdefault(loss, {})[r["seed"]] = load_records(path)
+                records.setdefault(loss, {})[r["seed"]] = load_records(path, view=chosen)
     pairs = [p for p in opts.get("pairs", []) if p[0] in records and p[1] in records]
     s = lesion_summary(records, pairs, protocol=opts.get("protocol", "luna16"), n_draws=opts.get("n_draws"))
     s["seeds"] = common
     reports = {loss: v["report"] for loss, v in s["losses"].items()}
     if reports:
-        plot_froc(reports, out_dir / f"froc{suffix}.png", title=f"{exp['name']}: FROC (seeds {common} pooled)")
+        rule = "strict rule" if view == "strict" else "paper's rule"
+        plot_froc(reports, out_dir / f"froc{suffix}.png", title=f"{exp['name']}: FROC, {rule} (seeds {common} pooled)")
         plot_recall_by_size(
-            reports, out_dir / f"recall_by_size{suffix}.png", title=f"{exp['name']}: average recall by size"
+            reports, out_dir / f"recall_by_size{suffix}.png", title=f"{exp['name']}: average recall by size, {rule}"
         )
     groups = next(iter(reports.values()))["size_groups"] if reports else []
     names = [g["name"] for g in groups]
     md = [
-        f"## Lesion-wise comparison (paper 1, Table 2 / Figure 3 analogue; protocol `{s['protocol']}`)",
+        f"## Lesion-wise comparison (paper 1, Table 2 / Figure 3 analogue; protocol `{s['protocol']}`, view `{view}`)",
         "",
-        f"Records of seeds {common} pooled per loss. Average recall: mean recall at 1/8…8 FP per image "
+        f"Matching: the {RULES[view]} (`analyses.lesion.view`). Records of seeds {common} pooled per loss. "
+        "Average recall: mean recall at 1/8…8 FP per image "
         "(point value), bootstrap mean ± std over draws of 80% of the cases; object Dice: mean ± std over the "
         "detected lesions; size groups: tertiles of ground-truth lesion volume (voxels or mm³), average recall "
         "± bootstrap std.",

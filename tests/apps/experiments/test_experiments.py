@@ -379,3 +379,28 @@ def test_seed_id_must_name_an_integer_id(value, ok):
     else:
         with pytest.raises(ValueError, match="integer seed id"):
             _set_seed(wf, "seed", 3)
+
+
+@pytest.mark.parametrize("view", ["strict", "paper"])
+def test_lesion_comparison_reads_the_chosen_view(lesion_cfg, tmp_path, view):
+    """`analyses.lesion.view` picks which matching rule's records the comparison pools (strict by default)."""
+    two_views = fake_lesion_runner(
+        lambda s: {"strict": _records(s.loss, s.seed), "paper": _records(s.loss + "-paper", s.seed)}
+    )
+    lesion_cfg.analyses["lesion"]["view"] = view
+    run_experiment(lesion_cfg, tmp_path, progress=False, run_fn=two_views)
+    summary = summarize_experiment(tmp_path / "tiny_lesion")["lesion"]
+    suffix = "" if view == "strict" else "-paper"
+    for loss in ("dice", "iw_dice"):
+        pooled = [
+            dataclasses.replace(c, case_id=f"s{s}:{c.case_id}") for s in (0, 1) for c in _records(loss + suffix, s)
+        ]
+        assert summary["losses"][loss]["report"]["average_recall"] == pytest.approx(average_recall(pooled))
+    assert f"view `{view}`" in (tmp_path / "tiny_lesion" / "summary.md").read_text()
+
+
+def test_unknown_lesion_view_is_named(lesion_cfg, tmp_path):
+    lesion_cfg.analyses["lesion"]["view"] = "lenient"
+    run_experiment(lesion_cfg, tmp_path, progress=False, run_fn=fake_lesion_runner(lambda s: _records(s.loss, s.seed)))
+    with pytest.raises(ValueError, match=r"`analyses.lesion.view` must be one of \['paper', 'strict'\], got 'lenient'"):
+        summarize_experiment(tmp_path / "tiny_lesion")
