@@ -304,7 +304,8 @@ def _multiclass(
     md = [
         "## Per-class Dice and HD95 (paper 2, Tables 2-4 analogue)",
         "",
-        f"Mean ± std over (seed, validation image) pairs; p: paired permutation test against `{reference}` "
+        "Mean ± std over (seed, evaluated image) pairs (the images of the evaluated list, `test` by default); "
+        f"p: paired permutation test against `{reference}` "
         f"(statistic |mean difference|, {opts.get('n_permutations', 10_000)} permutations or exact). "
         "HD95 in mm; images where a class is absent, or never predicted (HD95), are left out (n = images counted).",
         "",
@@ -337,7 +338,8 @@ def _convergence(
     md = [
         "## Convergence over seeds (paper 2, Figure 5 analogue)",
         "",
-        f"Final mean foreground Dice of each run (validation images); 'failed': below {s['fail_below']}.",
+        "Final mean foreground Dice of each run (the evaluated images, the `test` list by default); "
+        f"'failed': below {s['fail_below']}.",
         "",
         "| loss | runs | mean ± std | min | median | max | failed |",
         "|---|---|---|---|---|---|---|",

@@ -122,7 +122,7 @@ def multiclass_summary(
 
     .. math:: T = \Bigl|\frac{1}{n}\sum_{i=1}^n (a_i - b_i)\Bigr|
 
-    over the cases ``i`` (a case is a seed and a validation image) where both losses have a finite value
+    over the cases ``i`` (a case is a seed and an evaluated image) where both losses have a finite value
     (Valverde & Tohka 2023, section 4.1; :func:`~monai_imbalance.metrics.permutation_test`). ``None`` / NaN
     / inf values (class absent, or never predicted for HD95) are left out of means and tests.
 
