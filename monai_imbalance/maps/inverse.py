@@ -1,15 +1,17 @@
-"""Inverse lesion-size weight maps (Shirokikh et al., MICCAI 2020): one labelling pass, then the foreground only.
+"""Inverse lesion-size weight maps (Shirokikh et al., MICCAI 2020): one labelling pass, then the label's runs only.
 
-The CPU path costs little more than the labelling itself: the label is validated by its minimum and maximum
-(nothing for a boolean label), labelled by cc3d into 4-byte labels, the component sizes are counted on the
-foreground voxels only (the background's is the rest), and the weights are written over the labels' own
-memory (the float32 output *is* the label buffer): the background weight in one fill, the foreground by
-index. No other full-volume array is made for a boolean or uint8 label.
+The CPU path costs little more than the labelling and the output's own write: the label is labelled by cc3d and
+cut into runs of equal values along its last axis (one read of its 8-byte words, comparing byte by byte only
+the words near a foreground voxel; a uint8 label is validated on the runs' values, a boolean one not at all). A
+run lies in one component, so the component sizes are the foreground runs' lengths summed by label, and the
+float32 output is written run by run in one pass (``np.repeat``; over the 4-byte labels' memory for large
+volumes). Besides the labels and the output, no full-volume array is made for a boolean or uint8 label.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, TypeVar
 
 import numpy as np
@@ -31,9 +33,10 @@ ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 # tolerance on the channel sum of a float one-hot label
 _ONEHOT_ATOL = 1e-4
-# masks with more than 1 / _DENSE of the voxels foreground are weighted block by block (int64 foreground indices
-# would otherwise exceed the output's size); _BLOCK voxels per block
-_DENSE = 8
+# images where more than 1 / _DENSE of the voxels start a run (of equal values along the last axis) are weighted
+# block by block (the runs' arrays, ~40 bytes a run, would otherwise approach the output's size); _BLOCK voxels,
+# words or runs per block
+_DENSE = 32
 _BLOCK = 1 << 16
 # output bytes above which the weights are written over 4-byte labels (glibc's largest mmap threshold, 32 MiB)
 _FRESH_BYTES = 32 << 20
@@ -114,8 +117,9 @@ def inverse_weight_map(
             return torch.from_numpy(inverse_weight_map(t.numpy(), connectivity, threshold, min_weight, max_weight, nc))
         _check_values(t, classes)
         return _inverse_weight_map_torch(t, connectivity, threshold, min_weight, max_weight, classes)
-    image, mask = _foreground_image(label, threshold, classes)
-    return _weights_numpy(image, mask, connectivity, min_weight, max_weight).reshape(1, *label.shape[1:])
+    image, unchecked, binary = _foreground_image(label, threshold, classes)
+    out = _weights_numpy(image, connectivity, min_weight, max_weight, label if unchecked else None, binary)
+    return out.reshape(1, *label.shape[1:])
 
 
 def _value_range(x: np.ndarray | torch.Tensor) -> tuple[float, float]:
@@ -175,23 +179,24 @@ def _check_values(label: np.ndarray | torch.Tensor, num_classes: int | None) -> 
             )
 
 
-def _foreground_image(label: np.ndarray, threshold: float, num_classes: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a numpy label; return the spatial image to label (a mask or class indices) and its boolean mask.
+def _foreground_image(label: np.ndarray, threshold: float, num_classes: int | None) -> tuple[np.ndarray, bool, bool]:
+    """``(image, unchecked, binary)``: the C-contiguous spatial image to label of a numpy label (mask or class indices).
 
-    A boolean or 0/1 uint8 label is its own image and mask (values ``> threshold`` are exactly the ones, as
-    ``threshold < 1``), an integer index label its own class image: no copy. A float label is compared to
-    ``threshold`` (as indices: cast); a one-hot label becomes the index of its foreground channel.
+    A boolean or uint8 binary label is its own image (a uint8 view: no copy, no pass): a boolean one needs no
+    check, a uint8 one is checked on the values of its runs by :func:`_weights_numpy` (``unchecked``). An integer
+    index label is its own class image; other labels are validated here, a float label compared to
+    ``threshold`` (as indices: cast) and a one-hot label made the index of its foreground channel. ``binary``:
+    the image is a mask (0 and 1 only, once checked).
     """
-    _check_values(label, num_classes)
     x = label[0]
+    if num_classes is None and label.shape[0] == 1 and (x.dtype == bool or x.dtype == np.uint8):
+        return np.ascontiguousarray(x).view(np.uint8), x.dtype == np.uint8, True
+    _check_values(label, num_classes)
     if num_classes is not None:  # class indices 0..num_classes-1, validated
         image = x if x.dtype.kind in "biu" else x.astype(np.uint8 if num_classes <= 256 else np.uint32)
-        return image, image != 0
+        return np.ascontiguousarray(image), False, False
     if label.shape[0] == 1:
-        if x.dtype == bool or x.dtype == np.uint8:  # 0/1 bytes: a zero-copy boolean view
-            return x, x.view(bool)
-        mask = x > threshold
-        return mask, mask
+        return x > threshold, False, True
     cls = np.zeros(label.shape[1:], dtype=np.uint8 if label.shape[0] <= 256 else np.uint16)
     for c in range(1, label.shape[0]):
         channel = label[c] > threshold
@@ -199,43 +204,171 @@ def _foreground_image(label: np.ndarray, threshold: float, num_classes: int | No
         if overlap:
             raise _overlap_error(overlap, threshold)
         cls[channel] = c
-    return cls, cls != 0
+    return cls, False, False
 
 
 def _weights_numpy(
-    image: np.ndarray, mask: np.ndarray, connectivity: int, min_weight: float | None, max_weight: float | None
+    image: np.ndarray,
+    connectivity: int,
+    min_weight: float | None,
+    max_weight: float | None,
+    unchecked: np.ndarray | None = None,
+    binary: bool = False,
 ) -> np.ndarray:
-    """Flat ``float32`` weights of a validated image (``mask``: its non-zero voxels).
+    """Flat ``float32`` weights of a C-contiguous image (``binary``: a mask; ``unchecked``: a uint8 label to check).
 
-    Lesion masks (at most 1/8 of the voxels foreground): the sizes are counted on the foreground voxels, the
-    background weight is filled in and the foreground voxels get theirs by index. Denser masks are read in
-    blocks instead (bounded temporaries). 4-byte labels (uint32 for large volumes, or scipy's int32) are
-    overwritten in place, their memory becoming the output; 2-byte ones (cc3d's choice for a few components
-    in a smaller volume) leave room for a new output.
+    The image is cut into runs of equal values (:func:`_run_starts`; a mask's alternate between background and
+    foreground). Within a row (the last axis) a run lies in one component, so the component sizes are the
+    foreground runs' lengths summed by label (one label read per run, more for the few runs that go on past a
+    row's end, :func:`_row_pieces`) and the weights are written run by run: by ``np.repeat`` into a new output
+    (which may take the freed labels' memory), or, for large volumes, over the 4-byte labels' own memory (the
+    background weight in one fill, then the foreground runs). Images with more runs than 1 / ``_DENSE`` of their
+    voxels are weighted block by block instead (bounded temporaries). A uint8 label is checked on its runs'
+    values, which are all the values of the label (after the labelling, which any uint8 image allows: the label
+    is then in the cache).
     """
+    flat_image = image.reshape(-1)
+    n = flat_image.size
+    if n == 0:
+        return np.zeros(0, np.float32)
     # above glibc's largest mmap threshold every new array is fresh memory, paid in page faults on its first
     # touch: there the labels are made 4-byte and become the output (half the fresh memory of two arrays)
-    in_place = np.dtype(np.float32).itemsize * image.size > _FRESH_BYTES
-    labels, num = label_image(image, connectivity, out_dtype=np.uint32 if in_place else None)
+    out_dtype = np.uint32 if np.dtype(np.float32).itemsize * n > _FRESH_BYTES else None
+    labels, num = label_image(image, connectivity, out_dtype)
+    starts = _run_starts(flat_image, n // _DENSE if _DENSE > 0 else n)
+    if unchecked is not None and (starts is None or int(flat_image[starts].max()) > 1):
+        _check_values(unchecked, None)  # raises when a value is above 1
+    if starts is None:
+        return _weights_blocks(labels.reshape(-1), num, min_weight, max_weight)
+    lengths = np.diff(starts, append=n)
+    fg: slice | np.ndarray = slice(0 if flat_image[0] else 1, None, 2) if binary else np.flatnonzero(flat_image[starts])
+    fg_starts, fg_lengths = starts[fg], lengths[fg]
+    cut, cut_lengths, piece_starts, piece_lengths = _row_pieces(fg_starts, fg_lengths, image.shape[-1], n)
     flat = labels.reshape(-1)  # a view: the labels are C-contiguous
-    out = flat.view(np.float32) if flat.itemsize == 4 else np.empty(flat.size, np.float32)
-    if np.count_nonzero(mask) * _DENSE > flat.size:
-        sizes = np.zeros(num + 1, np.int64)
-        step = max(_BLOCK, num)  # bincount allocates num + 1 counts per block
-        for a in range(0, flat.size, step):  # bincount copies its input to intp: blocks keep that small
-            sizes += np.bincount(flat[a : a + step], minlength=num + 1)
-        table = _clip(_weight_table(sizes, num, flat.size), min_weight, max_weight).astype(np.float32)
-        for a in range(0, flat.size, _BLOCK):
-            out[a : a + _BLOCK] = table[flat[a : a + _BLOCK]]
-        return out
-    fg = np.flatnonzero(mask)
-    ids = flat[fg]  # read before the labels' memory is overwritten
-    sizes = np.bincount(ids, minlength=num + 1)
-    sizes[0] = flat.size - fg.size
-    table = _clip(_weight_table(sizes, num, flat.size), min_weight, max_weight).astype(np.float32)
-    out.fill(table[0])
-    out[fg] = table[ids]
+    fg_ids = flat[fg_starts]  # read before the labels' memory is overwritten or freed
+    piece_ids = flat[piece_starts]
+    if cut.size:  # a run going on past a row's end: its first piece here, the others as pieces
+        fg_lengths = fg_lengths.copy()
+        fg_lengths[cut] = cut_lengths
+    sizes = np.bincount(fg_ids, weights=fg_lengths, minlength=num + 1)
+    if piece_ids.size:
+        sizes += np.bincount(piece_ids, weights=piece_lengths, minlength=num + 1)
+    sizes[0] = n - int(lengths[fg].sum())
+    table = _clip(_weight_table(sizes, num, n), min_weight, max_weight).astype(np.float32)
+    if out_dtype is not None and flat.itemsize == 4:
+        out = flat.view(np.float32)
+        out.fill(table[0])
+        _paint_runs(out, fg_starts, lengths[fg], table[fg_ids])
+    else:
+        del labels, flat  # the output may take their memory
+        values = np.full(starts.size, table[0], np.float32)
+        values[fg] = table[fg_ids]
+        out = np.repeat(values, lengths)
+    _paint_runs(out, piece_starts, piece_lengths, table[piece_ids])
     return out
+
+
+def _weights_blocks(flat: np.ndarray, num: int, min_weight: float | None, max_weight: float | None) -> np.ndarray:
+    """Weights of labels with many runs, block by block (bincount copies its input to intp: blocks keep that small)."""
+    out = flat.view(np.float32) if flat.itemsize == 4 else np.empty(flat.size, np.float32)
+    sizes = np.zeros(num + 1, np.int64)
+    step = max(_BLOCK, num)  # bincount allocates num + 1 counts per block
+    for a in range(0, flat.size, step):
+        sizes += np.bincount(flat[a : a + step], minlength=num + 1)
+    table = _clip(_weight_table(sizes, num, flat.size), min_weight, max_weight).astype(np.float32)
+    for a in range(0, flat.size, _BLOCK):
+        out[a : a + _BLOCK] = table[flat[a : a + _BLOCK]]
+    return out
+
+
+def _run_starts(v: np.ndarray, limit: int) -> np.ndarray | None:
+    """Sorted ``intp`` indices where a run of equal values of the flat contiguous ``v`` starts (0 first).
+
+    ``None`` when more than ``limit`` runs start after the first. A 1-byte image is read as 8-byte words: only
+    the words holding a non-zero value or followed by one are compared byte by byte (the word XOR its copy shifted
+    by one byte), so a sparse mask costs one read of its words and little more.
+    """
+    n = v.size
+    parts = [np.zeros(1, np.intp)]
+    found = 0
+    words_end = 0
+    if v.itemsize == 1 and sys.byteorder == "little" and n >= 16:
+        nw = n // 8
+        words_end = 8 * nw
+        words = v[:words_end].view(np.uint64)
+        near = words != 0
+        near[:-1] |= near[1:]  # a word is compared when it or the next one is not all zero
+        candidates = np.flatnonzero(near)
+        del near
+        for a in range(0, candidates.size, _BLOCK):
+            c = candidates[a : a + _BLOCK]
+            w = words[c]
+            w ^= (w >> np.uint64(8)) | (words.take(c + 1, mode="clip") << np.uint64(56))  # byte i: v[i] != v[i + 1]
+            changed = np.flatnonzero(w != 0)  # the words holding a run's end (fewer bytes to search)
+            c, w = c[changed], w[changed]
+            q = np.flatnonzero(w.view(np.uint8) != 0)
+            found += q.size
+            if found > limit:
+                return None
+            parts.append(c[q >> 3] * 8 + (q & 7) + 1)
+        last = parts[-1]
+        if last.size and last[-1] >= words_end:  # the last word was compared with itself: its end is read below
+            parts[-1] = last[:-1]
+            found -= 1
+    lo = max(words_end - 1, 0)  # the rest, from the last word's end, or all of v
+    for a in range(lo, n - 1, _BLOCK * 16):
+        b = min(a + _BLOCK * 16, n - 1)
+        q = np.flatnonzero(v[a + 1 : b + 1] != v[a:b])
+        found += q.size
+        if found > limit:
+            return None
+        parts.append(q + (a + 1))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _row_pieces(
+    starts: np.ndarray, lengths: np.ndarray, row: int, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The foreground runs that go on past the end of a row (``row`` voxels): each row's piece is one component.
+
+    Returns ``(cut, first_lengths, piece_starts, piece_lengths)``: the indices of those runs and the length of
+    their first piece, and the starts and lengths of their other pieces (in order); empty in 1D.
+    """
+    empty = np.zeros(0, np.intp)
+    if row >= n:
+        return empty, empty, empty, empty
+    offset = starts % row
+    count = (offset + lengths - 1) // row  # row starts inside the run: its pieces after the first
+    cut = np.flatnonzero(count)
+    if not cut.size:
+        return empty, empty, empty, empty
+    first = starts[cut] - offset[cut] + row  # the first row start inside each cut run
+    end = starts[cut] + lengths[cut]
+    count = count[cut]
+    steps = np.arange(int(count.sum()), dtype=np.intp) - np.repeat(np.cumsum(count) - count, count)
+    piece_starts = np.repeat(first, count) + row * steps
+    piece_lengths = np.minimum(np.repeat(end, count) - piece_starts, row)
+    return cut, row - offset[cut], piece_starts, piece_lengths
+
+
+def _paint_runs(out: np.ndarray, starts: np.ndarray, lengths: np.ndarray, values: np.ndarray) -> None:
+    """``out[s : s + l] = v`` for every run, many short runs at once (voxel indices made a block at a time)."""
+    long = lengths > _BLOCK
+    for s, length, v in zip(starts[long].tolist(), lengths[long].tolist(), values[long].tolist(), strict=True):
+        out[s : s + length] = v
+    starts, lengths, values = starts[~long], lengths[~long], values[~long]
+    ends = np.cumsum(lengths)
+    block = max(_BLOCK, out.size // 64)  # voxels per block: temporaries of ~28 bytes each
+    a = 0
+    while a < starts.size:
+        base = int(ends[a] - lengths[a])
+        b = int(np.searchsorted(ends, base + block, side="right"))
+        b = max(b, a + 1)
+        total = int(ends[b - 1]) - base
+        index = np.repeat(starts[a:b] - (ends[a:b] - lengths[a:b]), lengths[a:b])
+        index += np.arange(base, base + total, dtype=np.intp)
+        out[index] = np.repeat(values[a:b], lengths[a:b])
+        a = b
 
 
 def _check_args(threshold: Any, min_weight: Any, max_weight: Any) -> tuple[float, float | None, float | None]:

@@ -195,6 +195,103 @@ def test_flip_invariance(label, axis):
     np.testing.assert_array_equal(inverse_weight_map(flipped), np.flip(inverse_weight_map(label), axis))
 
 
+# ---------------------------------------------------------------- the numpy path's runs
+
+
+def naive_run_starts(v):
+    return np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    v=st.integers(0, 300).flatmap(
+        lambda n: arrays(st.sampled_from([np.uint8, np.bool_, np.uint16, np.int64]), n, elements=st.integers(0, 1))
+    ),
+    block=st.sampled_from([1, 3, 1 << 16]),
+    limit=st.integers(0, 40),
+)
+def test_run_starts_match_naive(v, block, limit):
+    from monai_imbalance.maps import inverse as inverse_module
+
+    if v.size == 0:
+        return
+    expected = naive_run_starts(v)
+    old = inverse_module._BLOCK
+    inverse_module._BLOCK = block  # several word blocks and tail blocks
+    try:
+        got = inverse_module._run_starts(v, limit)
+        all_runs = inverse_module._run_starts(v, v.size)
+    finally:
+        inverse_module._BLOCK = old
+    np.testing.assert_array_equal(all_runs, expected)
+    if expected.size - 1 > limit:  # more runs than the limit after the first: the caller's dense path
+        assert got is None
+    else:
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_run_starts_of_class_values():
+    from monai_imbalance.maps.inverse import _run_starts
+
+    rng = np.random.default_rng(0)
+    v = np.repeat(rng.integers(0, 4, 400), rng.integers(1, 12, 400)).astype(np.uint8)
+    np.testing.assert_array_equal(_run_starts(v, v.size), naive_run_starts(v))
+
+
+@pytest.mark.parametrize("connectivity", [None, 1])
+def test_runs_past_the_end_of_a_row(connectivity, numpy_branch):
+    # foreground runs that go on from one row (last axis) into the next, across different components or the
+    # same one, whole foreground rows and planes, a run from the last row of one plane into the next plane
+    label = np.zeros((1, 4, 5, 6), dtype=np.uint8)
+    label[0, 0, 0, 4:] = 1
+    label[0, 0, 1, :2] = 1  # not touching the run above with faces only
+    label[0, 1, 2:, :] = 1  # whole rows: one run across three rows
+    label[0, 2, 4, 5] = label[0, 3, 0, 0] = 1  # last voxel of plane 2, first of plane 3
+    label[0, 3, 3, 3:] = 1
+    label[0, 3, 4, :] = 1
+    expected = reference_inverse_weight_map(label, connectivity)
+    np.testing.assert_allclose(inverse_weight_map(label, connectivity), expected, rtol=1e-6)
+    plane = label[:, 0]  # 2D
+    np.testing.assert_allclose(
+        inverse_weight_map(plane, connectivity), reference_inverse_weight_map(plane, connectivity), rtol=1e-6
+    )
+    classes = label * (1 + (np.arange(label.size).reshape(label.shape) // 7) % 3)  # runs of several classes
+    onehot = one_hot(classes[0].astype(np.int64), 4)
+    np.testing.assert_allclose(
+        inverse_weight_map(classes, connectivity, num_classes=4),
+        reference_inverse_weight_map(onehot, connectivity),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("size", [7, 13, 64, 1001])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_uint8_values_above_one_are_refused_wherever_they_are(size, where):
+    label = np.zeros((1, size), dtype=np.uint8)
+    label[0, size // 3 : size // 2] = 1
+    label[0, {"first": 0, "middle": size // 2, "last": -1}[where]] = 2
+    with pytest.raises(ValueError, match=r"binary or soft values in \[0, 1\].*got values in \[0, 2\]"):
+        inverse_weight_map(label)
+    with pytest.raises(ValueError, match=r"got values in \[0, 2\]"):
+        inverse_weight_map(label.astype(np.float32))
+
+
+def test_small_blocks(monkeypatch):
+    # runs longer than a block (painted by slices) and many blocks of words, runs and painted voxels
+    from monai_imbalance.maps import inverse as inverse_module
+
+    monkeypatch.setattr(inverse_module, "_BLOCK", 3)
+    rng = np.random.default_rng(9)
+    label = random_lesion_mask((24, 20, 16), 10, rng)[None].astype(np.uint8)
+    expected = reference_inverse_weight_map(label)
+    np.testing.assert_allclose(inverse_weight_map(label), expected, rtol=1e-5)
+    monkeypatch.setattr(inverse_module, "_FRESH_BYTES", 0)
+    np.testing.assert_allclose(inverse_weight_map(label), expected, rtol=1e-5)
+    line = np.zeros((1, 50), np.uint8)
+    line[0, 3:40] = 1
+    np.testing.assert_allclose(inverse_weight_map(line), reference_inverse_weight_map(line), rtol=1e-6)
+
+
 # ---------------------------------------------------------------- edge cases
 
 
