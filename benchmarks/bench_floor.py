@@ -33,6 +33,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/bench_floor.py                # the issue's rows, best of 5
     OMP_NUM_THREADS=1 python benchmarks/bench_floor.py --quick        # small volumes (a smoke test)
     OMP_NUM_THREADS=1 python benchmarks/bench_floor.py --only inverse --repeat 9
+    OMP_NUM_THREADS=1 python benchmarks/bench_floor.py --only inverse --steps   # + where the time goes
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from bench_maps import lesion_classes, peak_numpy_bytes, recipe_inverse, recipe_
 from bench_metrics import make_pair, recipe_records
 
 from monai_imbalance.maps import inverse_weight_map, rrw_map
+from monai_imbalance.maps.inverse import _run_starts
 from monai_imbalance.metrics import case_lesion_records
 
 TARGET = {"inverse weights": 1.5, "RRW, 3 classes": 1.5, "evaluate one case": 2.0}
@@ -113,7 +115,9 @@ def _timed_once(fn: Callable[[], Any], clock: Callable[[], float]) -> tuple[Any,
     return out, 1e3 * (clock() - start)
 
 
-def inverse_row(shape: tuple[int, ...], lesions: int, repeat: int, clock: Callable[[], float]) -> dict[str, Any]:
+def inverse_row(
+    shape: tuple[int, ...], lesions: int, repeat: int, clock: Callable[[], float], steps: bool = False
+) -> dict[str, Any]:
     label = (lesion_classes(shape, lesions) > 0)[None].astype(np.uint8)
     k = int(cc3d.connected_components(label[0], connectivity=26, return_N=True)[1])
     reference, t_recipe = _timed_once(lambda: recipe_inverse(label[0]), clock)
@@ -124,6 +128,9 @@ def inverse_row(shape: tuple[int, ...], lesions: int, repeat: int, clock: Callab
         "output": lambda: np.empty(label.shape, np.float32).fill(1.0),  # a fresh float32 map written once
         "ours": lambda: inverse_weight_map(label),
     }
+    if steps:  # the step of ours beyond the labelling and the output: the label's runs (a pass over its words)
+        flat = label.reshape(-1)
+        fns["runs"] = lambda: _run_starts(flat, flat.size)
     fast_recipe = math.prod(shape) <= 256**3 and lesions <= 100  # else one pass per component: timed once
     if fast_recipe:
         fns["recipe"] = lambda: recipe_inverse(label[0])
@@ -245,12 +252,34 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def steps_markdown(rows: list[dict[str, Any]]) -> str:
+    """Where the time of the inverse weights goes: the floor (the labelling), the output, the runs, the rest."""
+    lines = [
+        "| volume | lesions | floor (ms) | output (ms) | runs (ms) | rest (ms) | ours (ms) | (floor + output) / floor "
+        "| (floor + output + runs) / floor | ours / floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "runs" not in r:
+            continue
+        rest = r["ours"] - r["floor"] - r["output"] - r["runs"]
+        lines.append(
+            f"| {r['volume']} | {r['lesions']} | {_ms(r['floor'])} | {_ms(r['output'])} | {_ms(r['runs'])} | "
+            f"{_ms(rest)} | {_ms(r['ours'])} | {(r['floor'] + r['output']) / r['floor']:.2f}x | "
+            f"{(r['floor'] + r['output'] + r['runs']) / r['floor']:.2f}x | {r['ours'] / r['floor']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per contender (the best is reported)")
     parser.add_argument("--quick", action="store_true", help="small volumes: a smoke test, not the issue's rows")
     parser.add_argument("--only", default="inverse,rrw,evaluate", help="comma-separated: inverse, rrw, evaluate")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="process CPU time or wall clock")
+    parser.add_argument(
+        "--steps", action="store_true", help="inverse weights: also time the label's runs and print where the time goes"
+    )
     args = parser.parse_args(argv)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     sizes = QUICK if args.quick else FULL
@@ -268,7 +297,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for work in only:
         for spec in sizes[work]:
             if work == "inverse":
-                rows.append(inverse_row(*spec, repeat, clock))
+                rows.append(inverse_row(*spec, repeat, clock, args.steps))
             elif work == "rrw":
                 rows.append(rrw_row(spec, repeat, clock))
             else:
@@ -281,6 +310,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         " than ours (the slow recipes of large volumes timed once, picai_eval and the per-object recipe best of"
         " two). Memory: tracemalloc peak minus the output, over the output (target <= 1x)."
     )
+    if args.steps and any("runs" in r for r in rows):
+        print("\nInverse weights, where the time goes (rest: ours - floor - output - runs):\n")
+        print(steps_markdown(rows))
     return rows
 
 

@@ -240,7 +240,9 @@ def _weights_numpy(
         _check_values(unchecked, None)  # raises when a value is above 1
     if starts is None:
         return _weights_blocks(labels.reshape(-1), num, min_weight, max_weight)
-    lengths = np.diff(starts, append=n)
+    lengths = np.empty_like(starts)
+    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+    lengths[-1] = n - starts[-1]
     fg: slice | np.ndarray = slice(0 if flat_image[0] else 1, None, 2) if binary else np.flatnonzero(flat_image[starts])
     fg_starts, fg_lengths = starts[fg], lengths[fg]
     cut, cut_lengths, piece_starts, piece_lengths = _row_pieces(fg_starts, fg_lengths, image.shape[-1], n)
@@ -264,7 +266,8 @@ def _weights_numpy(
         values = np.full(starts.size, table[0], np.float32)
         values[fg] = table[fg_ids]
         out = np.repeat(values, lengths)
-    _paint_runs(out, piece_starts, piece_lengths, table[piece_ids])
+    if piece_ids.size:
+        _paint_runs(out, piece_starts, piece_lengths, table[piece_ids])
     return out
 
 
