@@ -1,11 +1,12 @@
 """Inverse lesion-size weight maps (Shirokikh et al., MICCAI 2020): one labelling pass, then the label's runs only.
 
-The CPU path costs little more than the labelling and the output's own write: the label is labelled by cc3d and
-cut into runs of equal values along its last axis (one read of its 8-byte words, comparing byte by byte only
-the words near a foreground voxel; a uint8 label is validated on the runs' values, a boolean one not at all). A
-run lies in one component, so the component sizes are the foreground runs' lengths summed by label, and the
-float32 output is written run by run in one pass (``np.repeat``; over the 4-byte labels' memory for large
-volumes). Besides the labels and the output, no full-volume array is made for a boolean or uint8 label.
+The CPU path costs little more than the labelling and the output's own write: the label is cut into runs of
+equal values along its last axis (one read of its 8-byte words, comparing byte by byte only the words near a
+foreground voxel; a uint8 label is validated on the runs' values, a boolean one not at all) and cc3d labels the
+foreground's bounding box. A run lies in one component, so the component sizes are the foreground runs' lengths
+summed by label, and the float32 output is written run by run in one pass (``np.repeat``; over the 4-byte
+labels' memory for large volumes). Besides the labels and the output, no full-volume array is made for a
+boolean or uint8 label.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _ONEHOT_ATOL = 1e-4
 # words or runs per block
 _DENSE = 32
 _BLOCK = 1 << 16
+# the foreground's bounding box is labelled alone when it holds at most _BOX of the voxels
+_BOX = 0.9
 # output bytes above which the weights are written over 4-byte labels (glibc's largest mmap threshold, 32 MiB)
 _FRESH_BYTES = 32 << 20
 
@@ -218,37 +221,48 @@ def _weights_numpy(
     """Flat ``float32`` weights of a C-contiguous image (``binary``: a mask; ``unchecked``: a uint8 label to check).
 
     The image is cut into runs of equal values (:func:`_run_starts`; a mask's alternate between background and
-    foreground). Within a row (the last axis) a run lies in one component, so the component sizes are the
-    foreground runs' lengths summed by label (one label read per run, more for the few runs that go on past a
-    row's end, :func:`_row_pieces`) and the weights are written run by run: by ``np.repeat`` into a new output
-    (which may take the freed labels' memory), or, for large volumes, over the 4-byte labels' own memory (the
-    background weight in one fill, then the foreground runs). Images with more runs than 1 / ``_DENSE`` of their
-    voxels are weighted block by block instead (bounded temporaries). A uint8 label is checked on its runs'
-    values, which are all the values of the label (after the labelling, which any uint8 image allows: the label
-    is then in the cache).
+    foreground); a uint8 label is checked on the runs' values, which are all its values. Within a row (the last
+    axis) a run lies in one component, so only the foreground's bounding box is labelled
+    (:func:`_foreground_box`), the component sizes are the foreground runs' lengths summed by label (one label
+    read per run, more for the few runs that go on past a row's end, :func:`_row_pieces`) and the weights are
+    written run by run: by ``np.repeat`` into a new output (which may take the freed labels' memory), or, for
+    large volumes labelled whole, over the 4-byte labels' own memory (the background weight in one fill, then
+    the foreground runs). Images with more runs than 1 / ``_DENSE`` of their voxels are weighted block by block
+    instead (bounded temporaries).
     """
     flat_image = image.reshape(-1)
     n = flat_image.size
     if n == 0:
         return np.zeros(0, np.float32)
     # above glibc's largest mmap threshold every new array is fresh memory, paid in page faults on its first
-    # touch: there the labels are made 4-byte and become the output (half the fresh memory of two arrays)
+    # touch: there the labels of the whole image are made 4-byte and become the output
     out_dtype = np.uint32 if np.dtype(np.float32).itemsize * n > _FRESH_BYTES else None
-    labels, num = label_image(image, connectivity, out_dtype)
     starts = _run_starts(flat_image, n // _DENSE if _DENSE > 0 else n)
     if unchecked is not None and (starts is None or int(flat_image[starts].max()) > 1):
         _check_values(unchecked, None)  # raises when a value is above 1
     if starts is None:
+        labels, num = label_image(image, connectivity, out_dtype)
         return _weights_blocks(labels.reshape(-1), num, min_weight, max_weight)
     lengths = np.empty_like(starts)
     np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
     lengths[-1] = n - starts[-1]
     fg: slice | np.ndarray = slice(0 if flat_image[0] else 1, None, 2) if binary else np.flatnonzero(flat_image[starts])
     fg_starts, fg_lengths = starts[fg], lengths[fg]
+    if not fg_starts.size:  # no lesion: no labelling
+        return np.full(n, _clip(_weight_table(np.array([n]), 0, n), min_weight, max_weight)[0], np.float32)
     cut, cut_lengths, piece_starts, piece_lengths = _row_pieces(fg_starts, fg_lengths, image.shape[-1], n)
-    flat = labels.reshape(-1)  # a view: the labels are C-contiguous
-    fg_ids = flat[fg_starts]  # read before the labels' memory is overwritten or freed
-    piece_ids = flat[piece_starts]
+    box = _foreground_box(image.shape, fg_starts, fg_lengths, cut.size > 0, image.itemsize)
+    if box is None:
+        labels, num = label_image(image, connectivity, out_dtype)
+        flat = labels.reshape(-1)  # a view: the labels are C-contiguous
+        fg_ids, piece_ids = flat[fg_starts], flat[piece_starts]  # read before the labels' memory is reused
+    else:  # the background around the lesions needs no labelling
+        labels, num = label_image(image[box], connectivity)
+        flat = labels.reshape(-1)
+        fg_ids, piece_ids = (
+            flat[_index_in_box(fg_starts, image.shape, box)],
+            flat[_index_in_box(piece_starts, image.shape, box)],
+        )
     if cut.size:  # a run going on past a row's end: its first piece here, the others as pieces
         fg_lengths = fg_lengths.copy()
         fg_lengths[cut] = cut_lengths
@@ -257,7 +271,7 @@ def _weights_numpy(
         sizes += np.bincount(piece_ids, weights=piece_lengths, minlength=num + 1)
     sizes[0] = n - int(lengths[fg].sum())
     table = _clip(_weight_table(sizes, num, n), min_weight, max_weight).astype(np.float32)
-    if out_dtype is not None and flat.itemsize == 4:
+    if box is None and out_dtype is not None and flat.itemsize == 4:
         out = flat.view(np.float32)
         out.fill(table[0])
         _paint_runs(out, fg_starts, lengths[fg], table[fg_ids])
@@ -269,6 +283,42 @@ def _weights_numpy(
     if piece_ids.size:
         _paint_runs(out, piece_starts, piece_lengths, table[piece_ids])
     return out
+
+
+def _foreground_box(
+    shape: tuple[int, ...], starts: np.ndarray, lengths: np.ndarray, whole_rows: bool, itemsize: int = 1
+) -> tuple[slice, ...] | None:
+    """The box of the image to label: the foreground runs' bounding box, or ``None`` for the whole image.
+
+    The box is labelled from a copy (it is not contiguous): above ``_FRESH_BYTES`` that copy is fresh memory, so
+    the box then keeps whole planes (the first axis: a contiguous view), as it does when some run goes on past a
+    row's end (``whole_rows``). ``None`` when the box holds more than ``_BOX`` of the voxels.
+    """
+    plane = math.prod(shape[1:])
+    slab = (slice(int(starts[0]) // plane, (int(starts[-1] + lengths[-1]) - 1) // plane + 1),)
+    box = (*slab, *(slice(0, s) for s in shape[1:]))
+    if not whole_rows and len(shape) > 1:
+        coords = np.unravel_index(starts, shape)
+        ends = coords[-1] + (lengths - 1)  # a run ends in its own row
+        tight = (
+            *(slice(int(c.min()), int(c.max()) + 1) for c in coords[:-1]),
+            slice(int(coords[-1].min()), int(ends.max()) + 1),
+        )
+        if math.prod(b.stop - b.start for b in tight) * itemsize <= _FRESH_BYTES:
+            box = tight
+    if math.prod(b.stop - b.start for b in box) > _BOX * math.prod(shape):
+        return None
+    return box
+
+
+def _index_in_box(positions: np.ndarray, shape: tuple[int, ...], box: tuple[slice, ...]) -> np.ndarray:
+    """Flat indices in the box (C order) of flat positions in the image."""
+    if not positions.size:
+        return positions
+    coords = np.unravel_index(positions, shape)
+    return np.ravel_multi_index(
+        tuple(c - b.start for c, b in zip(coords, box, strict=True)), [b.stop - b.start for b in box]
+    )
 
 
 def _weights_blocks(flat: np.ndarray, num: int, min_weight: float | None, max_weight: float | None) -> np.ndarray:

@@ -264,6 +264,29 @@ def test_runs_past_the_end_of_a_row(connectivity, numpy_branch):
     )
 
 
+@pytest.mark.parametrize("shape", [(24, 20, 16), (40, 36), (300,)], ids=["3d", "2d", "1d"])
+@pytest.mark.parametrize("wrap", [False, True], ids=["box", "slab"])
+def test_lesions_in_part_of_the_volume(shape, wrap, numpy_branch):
+    # only the foreground's bounding box is labelled: lesions in a corner of the volume, or (wrap) with a run going
+    # on past a row's end, where the box keeps whole planes
+    rng = np.random.default_rng(len(shape))
+    label = np.zeros((1, *shape), dtype=np.uint8)
+    inner = tuple(slice(s // 4, s // 2 + 1) for s in shape)
+    label[(0, *inner)] = random_lesion_mask(label[(0, *inner)].shape, 3, rng, max_radius=2)
+    if wrap and len(shape) > 1:
+        label[(0, *(s // 3 for s in shape[:-1]), -1)] = 1
+        label[(0, *(s // 3 for s in shape[:-2]), shape[-2] // 3 + 1, 0)] = 1
+    for connectivity in (None, 1):
+        expected = reference_inverse_weight_map(label, connectivity)
+        np.testing.assert_allclose(inverse_weight_map(label, connectivity), expected, rtol=1e-6)
+        np.testing.assert_allclose(inverse_weight_map(label.astype(bool), connectivity), expected, rtol=1e-6)
+
+
+def test_no_lesion_is_clipped_too():
+    np.testing.assert_array_equal(inverse_weight_map(np.zeros((1, 30, 30), np.uint8), min_weight=2), 2)
+    np.testing.assert_array_equal(pure_torch(np.zeros((1, 30, 30)), min_weight=2).numpy(), 2)
+
+
 @pytest.mark.parametrize("size", [7, 13, 64, 1001])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_uint8_values_above_one_are_refused_wherever_they_are(size, where):
