@@ -220,7 +220,8 @@ def evaluate_row(shape: tuple[int, ...], lesions: int, repeat: int, clock: Calla
     fns: dict[str, Callable[[], Any]] = {
         "floor": lambda: (
             cc3d.connected_components(label, connectivity=26, return_N=True),
-            cc3d.connected_components(prob > 0.5, connectivity=26, return_N=True),
+            # as uint8: cc3d 4.1.1's binary mode (a bool input) mislabels some images
+            cc3d.connected_components((prob > 0.5).view(np.uint8), connectivity=26, return_N=True),
         ),
         "ours": lambda: case_lesion_records(prob, label),
     }
