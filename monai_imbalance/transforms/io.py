@@ -284,10 +284,7 @@ class CheckFinite(Transform):
 
     A NaN voxel in an input image turns the network output, every loss and every prediction of that case
     into NaN, and the error (if any) comes far from the file. This check costs one pass over the volume
-    (none for integer images, which cannot hold NaN).
-
-    Args:
-        None.
+    (none for integer images, which cannot hold NaN). It takes no argument.
 
     Raises:
         TypeError: (when called) the image is not a numpy array or a torch tensor.

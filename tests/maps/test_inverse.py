@@ -64,8 +64,8 @@ CASES = [
 ]
 
 
-# the numpy path weights lesion masks by their foreground voxels and dense ones block by block, over 2-byte labels
-# into a new output or (large volumes) over 4-byte labels in place: force each in turn
+# the numpy path weights images with few runs run by run and images with many runs block by block, into a new
+# output or (large volumes) over 4-byte labels in place: force each in turn (_DENSE 0: never by blocks)
 BRANCHES = {"sparse": (0, None), "dense": (10**12, None), "sparse-in-place": (0, 0), "dense-in-place": (10**12, 0)}
 
 

@@ -3,8 +3,9 @@
 Every run writes into ``runs/<run_name>/{models,eval,logs}`` of the bundle root (:mod:`.runs`); a multi-process run
 initialises its process group through :func:`init_distributed`, which destroys it at exit even when the run fails.
 
-The bundles' loading transforms (``CheckedLoadImaged``, ``CheckImageLabelShaped``, ``SelectLesionLabelsd``) are in
-:mod:`monai_imbalance.transforms`, their report handlers in :mod:`monai_imbalance.handlers`.
+The bundles' loading transforms (``CheckedLoadImaged``, ``CheckFinited``, ``CheckImageLabelShaped``,
+``SelectLesionLabelsd``) are in :mod:`monai_imbalance.transforms`, their report handlers in
+:mod:`monai_imbalance.handlers`.
 """
 
 from __future__ import annotations
