@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_maps import lesion_classes, peak_numpy_bytes, recipe_inverse, recipe_rrw
 from bench_metrics import make_pair, recipe_records
 
+from monai_imbalance.maps import inverse as inverse_module
 from monai_imbalance.maps import inverse_weight_map, rrw_map
 from monai_imbalance.maps.components import label_image
 from monai_imbalance.maps.inverse import _FRESH_BYTES, _foreground_box, _row_pieces, _run_starts
@@ -130,9 +131,9 @@ def inverse_row(
         "ours": lambda: inverse_weight_map(label),
     }
     if steps:  # ours in steps: the label's runs (a pass over its words), the labelling of what it labels
-        flat, (box, out_dtype) = label.reshape(-1), _labelled(label[0])
+        flat, (labelling, labelled) = label.reshape(-1), _labelling(label[0])
         fns["runs"] = lambda: _run_starts(flat, flat.size)
-        fns["labelling"] = lambda: label_image(label[0] if box is None else label[0][box], 3, out_dtype)
+        fns["labelling"] = labelling
     fast_recipe = math.prod(shape) <= 256**3 and lesions <= 100  # else one pass per component: timed once
     if fast_recipe:
         fns["recipe"] = lambda: recipe_inverse(label[0])
@@ -140,19 +141,42 @@ def inverse_row(
     memory = beyond_output(lambda: inverse_weight_map(label), 4 * label.size)
     row = {"work": "inverse weights", "volume": _size(shape), "lesions": k, **t, "memory": memory}
     if steps:
-        row["labelled"] = 1.0 if box is None else math.prod(b.stop - b.start for b in box) / label.size
+        row["labelled"] = labelled
     return row
 
 
-def _labelled(image: np.ndarray) -> tuple[tuple[slice, ...] | None, Any]:
-    """What ``inverse_weight_map`` labels of a uint8 mask (its foreground's box, ``None``: all) and the dtype asked."""
+def _labelling(image: np.ndarray) -> tuple[Callable[[], Any], float]:
+    """What ``inverse_weight_map`` labels of a uint8 mask, as a call, and the share of the voxels it labels.
+
+    The lesions' own boxes (``_box_labels``: the plan, the copies into stacks and their labelling), else the
+    foreground's box or the whole image (cc3d, in the dtype ours asks for).
+    """
     flat = image.reshape(-1)
     starts = _run_starts(flat, flat.size)
     lengths = np.diff(starts, append=flat.size)
     fg = slice(0 if flat[0] else 1, None, 2)
-    cut = _row_pieces(starts[fg], lengths[fg], image.shape[-1], flat.size)[0]
+    cut, first, piece_starts, piece_lengths = _row_pieces(starts[fg], lengths[fg], image.shape[-1], flat.size)
     box = _foreground_box(image.shape, starts[fg], lengths[fg], cut.size > 0)
-    return box, np.uint32 if box is None and 4 * flat.size > _FRESH_BYTES else None
+    labelled = flat.size if box is None else math.prod(b.stop - b.start for b in box)
+    fg_lengths = lengths[fg].copy()
+    fg_lengths[cut] = first
+    all_starts = np.concatenate((starts[fg], piece_starts))
+    all_lengths = np.concatenate((fg_lengths, piece_lengths))
+    sizes: list[int] = []
+
+    def counted(img: np.ndarray, *args: Any) -> Any:
+        sizes.append(img.size)
+        return label_image(img, *args)
+
+    inverse_module.label_image = counted  # count the voxels the stacks (and the cells) hold, once
+    try:
+        boxes = inverse_module._box_labels(image, 3, all_starts, all_lengths, labelled)
+    finally:
+        inverse_module.label_image = label_image
+    if boxes is not None:
+        return lambda: inverse_module._box_labels(image, 3, all_starts, all_lengths, labelled), sum(sizes) / flat.size
+    out_dtype = np.uint32 if box is None and 4 * flat.size > _FRESH_BYTES else None
+    return lambda: label_image(image if box is None else image[box], 3, out_dtype), labelled / flat.size
 
 
 def rrw_row(shape: tuple[int, ...], repeat: int, clock: Callable[[], float]) -> dict[str, Any]:
@@ -329,8 +353,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     )
     if args.steps and any("runs" in r for r in rows):
         print(
-            "\nInverse weights, where the time goes: labelled, the share of the voxels ours labels (the foreground's"
-            " box); labelling, cc3d on it; runs, the label's runs; rest: ours - labelling - output - runs.\n"
+            "\nInverse weights, where the time goes: labelled, the share of the voxels ours labels (the lesions' own"
+            " boxes, stacked, and the cells that find them; else the foreground's box or all); labelling, the time"
+            " of that (for the boxes their plan and copies too); runs, the label's runs; rest: ours - labelling -"
+            " output - runs.\n"
         )
         print(steps_markdown(rows))
     return rows

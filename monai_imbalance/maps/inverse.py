@@ -41,6 +41,17 @@ _DENSE = 32
 _BLOCK = 1 << 16
 # the foreground's bounding box is labelled alone when it holds at most _BOX of the voxels
 _BOX = 0.9
+# the lesions' own boxes (:func:`_box_labels`): cells of _CELL voxels a side mark the foreground. Boxes are planned
+# when at least _PLAN voxels would be labelled otherwise and there are fewer row pieces than cells' voxels, and used
+# when their cost is under _GAIN of that labelling: a voxel copied costs _COPY voxels labelled, a labelling call
+# _CALL (cc3d's ~55 us of set-up), a box _PER_BOX and a row piece _PER_PIECE (its numpy work)
+_CELL = 8
+_PLAN = 1 << 16
+_COPY = 1.5
+_CALL = 30000
+_PER_BOX = 3000
+_PER_PIECE = 16
+_GAIN = 0.75
 # output bytes above which the weights are written over 4-byte labels (glibc's largest mmap threshold, 32 MiB)
 _FRESH_BYTES = 32 << 20
 
@@ -251,8 +262,24 @@ def _weights_numpy(
     if not fg_starts.size:  # no lesion: no labelling
         return np.full(n, _clip(_weight_table(np.array([n]), 0, n), min_weight, max_weight)[0], np.float32)
     cut, cut_lengths, piece_starts, piece_lengths = _row_pieces(fg_starts, fg_lengths, image.shape[-1], n)
+    if cut.size:  # a run going on past a row's end: its first piece here, the others as pieces
+        first_lengths = fg_lengths.copy()
+        first_lengths[cut] = cut_lengths
+    else:
+        first_lengths = fg_lengths
     box = _foreground_box(image.shape, fg_starts, fg_lengths, cut.size > 0, image.itemsize)
-    if box is None:
+    labelled = n if box is None else math.prod(b.stop - b.start for b in box)
+    boxes = _box_labels(
+        image,
+        connectivity,
+        np.concatenate((fg_starts, piece_starts)),
+        np.concatenate((first_lengths, piece_lengths)),
+        labelled,
+    )
+    if boxes is not None:  # the lesions' own boxes, stacked: far less than one box around them all
+        box, num = (), boxes[1]
+        fg_ids, piece_ids = boxes[0][: fg_starts.size], boxes[0][fg_starts.size :]
+    elif box is None:
         labels, num = label_image(image, connectivity, out_dtype)
         flat = labels.reshape(-1)  # a view: the labels are C-contiguous
         fg_ids, piece_ids = flat[fg_starts], flat[piece_starts]  # read before the labels' memory is reused
@@ -263,20 +290,21 @@ def _weights_numpy(
             flat[_index_in_box(fg_starts, image.shape, box)],
             flat[_index_in_box(piece_starts, image.shape, box)],
         )
-    if cut.size:  # a run going on past a row's end: its first piece here, the others as pieces
-        fg_lengths = fg_lengths.copy()
-        fg_lengths[cut] = cut_lengths
-    sizes = np.bincount(fg_ids, weights=fg_lengths, minlength=num + 1)
+        del labels, flat  # the output may take their memory
+    sizes = np.bincount(fg_ids, weights=first_lengths, minlength=num + 1)
     if piece_ids.size:
         sizes += np.bincount(piece_ids, weights=piece_lengths, minlength=num + 1)
     sizes[0] = n - int(lengths[fg].sum())
+    if boxes is not None:  # the stacked boxes' labels include the other boxes' voxels within each, never read
+        num = int(np.count_nonzero(sizes[1:]))
     table = _clip(_weight_table(sizes, num, n), min_weight, max_weight).astype(np.float32)
     if box is None and out_dtype is not None and flat.itemsize == 4:
         out = flat.view(np.float32)
         out.fill(table[0])
         _paint_runs(out, fg_starts, lengths[fg], table[fg_ids])
     else:
-        del labels, flat  # the output may take their memory
+        if box is None:
+            del labels, flat  # the output may take their memory
         values = np.full(starts.size, table[0], np.float32)
         values[fg] = table[fg_ids]
         out = np.repeat(values, lengths)
@@ -309,6 +337,96 @@ def _foreground_box(
     if math.prod(b.stop - b.start for b in box) > _BOX * math.prod(shape):
         return None
     return box
+
+
+def _box_labels(
+    image: np.ndarray, connectivity: int, starts: np.ndarray, lengths: np.ndarray, labelled: int
+) -> tuple[np.ndarray, int] | None:
+    """Labels of the foreground's row pieces, from the lesions' own boxes: ``(ids, num)``, or ``None``.
+
+    The pieces (``starts`` and ``lengths``: parts of the foreground runs within one row) mark the cells of a coarse
+    grid, ``_CELL`` voxels a side. Two neighbouring voxels lie in the same or in neighbouring cells, so every
+    component lies within one component of the marked cells (labelled with the same connectivity), and within
+    that cell component's box. A cell component marked by one piece is one lesion and needs no labelling. The
+    other boxes are copied into a few stacks, one per tier (the boxes whose extents across the first axis fit
+    in a power of two of cells, padded to it), along the first axis with an empty plane after each box; a stack
+    is labelled in one call. A box may hold voxels of another cell component: they get labels of their own that
+    no piece reads, so the labels ``1..num`` have gaps (empty components).
+
+    ``None`` for images of other than 2 or 3 dimensions, when less than ``_PLAN`` voxels would be labelled
+    anyway, when there is a piece or more for every cell's worth of voxels, or when the stacks would cost more
+    than ``_GAIN`` of the ``labelled`` voxels of one box around all the lesions: a voxel copied costs ``_COPY``
+    voxels labelled, a labelling call ``_CALL``, a box ``_PER_BOX``, a piece ``_PER_PIECE``. The plan is judged
+    on the cells before any work per piece beyond the marking, so dense images give up early.
+    """
+    shape, ndim, size = image.shape, image.ndim, _CELL
+    budget = _GAIN * labelled
+    if ndim not in (2, 3) or labelled < _PLAN or starts.size * size**ndim >= budget:
+        return None
+    row = starts // shape[-1]
+    x0 = starts - row * shape[-1]
+    lead: tuple[np.ndarray, ...] = (row,) if ndim == 2 else (row // shape[1], row % shape[1])
+    grid = tuple(-(-s // size) for s in shape)
+    gx = grid[-1]
+    cell_row = lead[0] // size if ndim == 2 else (lead[0] // size) * grid[1] + lead[1] // size
+    first_cell = x0 // size
+    marks = np.bincount(cell_row * (gx + 1) + first_cell, minlength=math.prod(grid[:-1]) * (gx + 1))
+    marks -= np.bincount(  # -1 after a piece's last cell: a running sum along the row marks its cells
+        cell_row * (gx + 1) + (x0 + lengths - 1) // size + 1, minlength=marks.size
+    )
+    occupied = np.cumsum(marks.reshape(-1, gx + 1), axis=1)[:, :gx] > 0
+    del marks
+    if np.count_nonzero(occupied) * size**ndim * _COPY >= budget:  # the boxes hold the marked cells at least
+        return None
+    cell_labels, num_cells = label_image(occupied.reshape(grid).view(np.uint8), connectivity)
+    cells = cell_labels.reshape(-1)
+    marked = np.flatnonzero(cells)
+    cell_comp = cells[marked].astype(np.intp) - 1
+    order = np.argsort(cell_comp, kind="stable")
+    group = np.flatnonzero(np.diff(cell_comp[order], prepend=-1))  # every cell component has marked cells
+    cell_coords = np.unravel_index(marked[order], grid)
+    lo = [np.minimum.reduceat(c, group) * size for c in cell_coords]
+    extent = [
+        np.minimum((np.maximum.reduceat(c, group) + 1) * size, s) - a
+        for c, a, s in zip(cell_coords, lo, shape, strict=True)
+    ]
+    across = np.maximum.reduce(extent[1:]) if ndim == 3 else extent[1]
+    tier = np.ceil(np.log2(-(-across // size))).astype(np.intp)  # boxes fit in 2 ** tier cells across
+    padded = [np.minimum(size << tier, s) for s in shape[1:]]
+    volume = int(((extent[0] + 1) * math.prod(padded)).sum())
+    tiers = np.unique(tier)
+    if volume * _COPY + tiers.size * _CALL + num_cells * _PER_BOX + starts.size * _PER_PIECE >= budget:
+        return None
+    comp = cells[cell_row * gx + first_cell].astype(np.intp) - 1
+    count = np.bincount(comp, minlength=num_cells)
+    ids = np.zeros(starts.size, np.intp)
+    alone = count[comp] == 1
+    num = int(np.count_nonzero(alone))
+    ids[alone] = np.arange(1, num + 1)
+    piece_tier = np.where(alone, -1, tier[comp])
+    offset = np.zeros(num_cells, np.intp)  # a box's first plane in its stack
+    for t in tiers.tolist():
+        members = np.flatnonzero((tier == t) & (count > 1))
+        if not members.size:
+            continue
+        heights = extent[0][members] + 1
+        offset[members] = np.cumsum(heights) - heights
+        stack = np.zeros((int(heights.sum()) - 1, *(min(size << t, s) for s in shape[1:])), image.dtype)
+        for j in members.tolist():
+            e = [int(x[j]) for x in extent]
+            src = tuple(slice(int(a[j]), int(a[j]) + n) for a, n in zip(lo, e, strict=True))
+            stack[(slice(int(offset[j]), int(offset[j]) + e[0]), *(slice(0, n) for n in e[1:]))] = image[src]
+        labels, found = label_image(stack, connectivity)
+        where = np.flatnonzero(piece_tier == t)
+        c = comp[where]
+        position = (
+            lead[0][where] - lo[0][c] + offset[c],
+            *((lead[1][where] - lo[1][c],) if ndim == 3 else ()),
+            x0[where] - lo[-1][c],
+        )
+        ids[where] = labels.reshape(-1)[np.ravel_multi_index(position, stack.shape)].astype(np.intp) + num
+        num += int(found)
+    return ids, num
 
 
 def _index_in_box(positions: np.ndarray, shape: tuple[int, ...], box: tuple[slice, ...]) -> np.ndarray:

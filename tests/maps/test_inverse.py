@@ -65,18 +65,26 @@ CASES = [
 
 
 # the numpy path weights images with few runs run by run and images with many runs block by block, into a new
-# output or (large volumes) over 4-byte labels in place: force each in turn (_DENSE 0: never by blocks)
-BRANCHES = {"sparse": (0, None), "dense": (10**12, None), "sparse-in-place": (0, 0), "dense-in-place": (10**12, 0)}
+# output or (large volumes) over 4-byte labels in place, and labels the lesions' own boxes (stacked) where they
+# cost less than one box around them all: force each in turn (_DENSE 0: never by blocks; _PLAN 0 and _GAIN
+# infinite: the boxes always, here with cells of 3 voxels a side; _PLAN infinite: never)
+NO_BOXES = {"_PLAN": 10**18}
+BOXES = {"_PLAN": 0, "_GAIN": float("inf"), "_CELL": 3}
+BRANCHES = {
+    "sparse": {"_DENSE": 0, **NO_BOXES},
+    "dense": {"_DENSE": 10**12},
+    "sparse-in-place": {"_DENSE": 0, "_FRESH_BYTES": 0, **NO_BOXES},
+    "dense-in-place": {"_DENSE": 10**12, "_FRESH_BYTES": 0},
+    "boxes": {"_DENSE": 0, **BOXES},
+}
 
 
 @pytest.fixture(params=sorted(BRANCHES))
 def numpy_branch(request, monkeypatch):
     from monai_imbalance.maps import inverse as inverse_module
 
-    dense, fresh_bytes = BRANCHES[request.param]
-    monkeypatch.setattr(inverse_module, "_DENSE", dense)
-    if fresh_bytes is not None:
-        monkeypatch.setattr(inverse_module, "_FRESH_BYTES", fresh_bytes)
+    for name, value in BRANCHES[request.param].items():
+        monkeypatch.setattr(inverse_module, name, value)
     return request.param
 
 
@@ -313,6 +321,84 @@ def test_small_blocks(monkeypatch):
     line = np.zeros((1, 50), np.uint8)
     line[0, 3:40] = 1
     np.testing.assert_allclose(inverse_weight_map(line), reference_inverse_weight_map(line), rtol=1e-6)
+
+
+def _box_path_taken(monkeypatch):
+    """Record whether ``_box_labels`` returned labels (the lesions' own boxes) in the calls that follow."""
+    from monai_imbalance.maps import inverse as inverse_module
+
+    taken = []
+    original = inverse_module._box_labels
+
+    def spy(*args):
+        result = original(*args)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(inverse_module, "_box_labels", spy)
+    return taken
+
+
+def test_sparse_volume_takes_the_lesions_boxes_by_default(monkeypatch):
+    # a few small lesions spread over a volume: their own boxes (stacked) are labelled, not the volume
+    rng = np.random.default_rng(4)
+    label = np.zeros((1, 96, 80, 64), np.uint8)
+    for _ in range(9):
+        z, y, x = (int(rng.integers(2, s - 6)) for s in label.shape[1:])
+        label[0, z : z + int(rng.integers(1, 5)), y : y + 3, x : x + int(rng.integers(1, 5))] = 1
+    label[0, 50, 40, 30] = 1  # a one-voxel lesion: a cell component of one piece, not labelled
+    taken = _box_path_taken(monkeypatch)
+    out = inverse_weight_map(label)
+    assert taken == [True]
+    np.testing.assert_allclose(out, reference_inverse_weight_map(label), rtol=1e-6)
+
+
+@pytest.mark.parametrize("connectivity", [1, 2, 3])
+def test_boxes_hold_other_lesions_voxels(monkeypatch, connectivity):
+    # an L-shaped lesion whose box holds a small lesion of another cell component and part of a long one that
+    # leaves the box: the stray voxels are labelled in the stack but never read
+    from monai_imbalance.maps import inverse as inverse_module
+
+    for name, value in {"_PLAN": 0, "_GAIN": float("inf"), "_CELL": 4}.items():
+        monkeypatch.setattr(inverse_module, name, value)
+    label = np.zeros((1, 40, 40, 40), np.uint8)
+    label[0, 2:30, 2, 2] = 1  # the L: down the first axis ...
+    label[0, 29, 2, 2:30] = 1  # ... then along the last
+    label[0, 10, 3, 20] = 1  # inside the L's box, 9 voxels from the L
+    label[0, 20, 2, 12:39] = 1  # a bar from inside the L's box to beyond it
+    taken = _box_path_taken(monkeypatch)
+    out = inverse_weight_map(label, connectivity)
+    assert taken == [True]
+    np.testing.assert_allclose(out, reference_inverse_weight_map(label, connectivity), rtol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    shape=st.sampled_from([(30, 28), (17, 33), (14, 12, 20), (9, 21, 16)]),
+    lesions=st.integers(1, 10),
+    cell=st.integers(1, 9),
+    classes=st.booleans(),
+)
+def test_boxes_match_one_labelling_bit_for_bit(seed, shape, lesions, cell, classes):
+    # the stacked boxes give the very weights of one labelling of the whole image, for any cell size
+    from monai_imbalance.maps import inverse as inverse_module
+
+    rng = np.random.default_rng(seed)
+    if classes:
+        label, num_classes = random_class_label(shape, 3, lesions, rng)[None].astype(np.uint8), 3
+    else:
+        label, num_classes = random_lesion_mask(shape, lesions, rng)[None].astype(np.uint8), None
+    saved = {name: getattr(inverse_module, name) for name in ("_PLAN", "_GAIN", "_CELL")}
+    try:
+        inverse_module._PLAN = 10**18
+        whole = inverse_weight_map(label, num_classes=num_classes)
+        inverse_module._PLAN, inverse_module._GAIN, inverse_module._CELL = 0, float("inf"), cell
+        boxes = inverse_weight_map(label, num_classes=num_classes)
+    finally:
+        for name, value in saved.items():
+            setattr(inverse_module, name, value)
+    np.testing.assert_array_equal(boxes, whole)
 
 
 # ---------------------------------------------------------------- edge cases
