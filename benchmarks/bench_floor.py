@@ -160,8 +160,7 @@ def _labelling(image: np.ndarray) -> tuple[Callable[[], Any], float]:
     labelled = flat.size if box is None else math.prod(b.stop - b.start for b in box)
     fg_lengths = lengths[fg].copy()
     fg_lengths[cut] = first
-    all_starts = np.concatenate((starts[fg], piece_starts))
-    all_lengths = np.concatenate((fg_lengths, piece_lengths))
+    all_starts, all_lengths = (starts[fg], piece_starts), (fg_lengths, piece_lengths)
     sizes: list[int] = []
 
     def counted(img: np.ndarray, *args: Any) -> Any:

@@ -3,10 +3,10 @@
 The CPU path costs little more than the labelling and the output's own write: the label is cut into runs of
 equal values along its last axis (one read of its 8-byte words, comparing byte by byte only the words near a
 foreground voxel; a uint8 label is validated on the runs' values, a boolean one not at all) and cc3d labels the
-foreground's bounding box. A run lies in one component, so the component sizes are the foreground runs' lengths
-summed by label, and the float32 output is written run by run in one pass (``np.repeat``; over the 4-byte
-labels' memory for large volumes). Besides the labels and the output, no full-volume array is made for a
-boolean or uint8 label.
+foreground's bounding box, or only the lesions' own boxes where they lie far apart. A run lies in one component,
+so the component sizes are the foreground runs' lengths summed by label, and the float32 output is written run by
+run in one pass (``np.repeat``; over the 4-byte labels' memory for large volumes). Besides the labels and the
+output, no full-volume array is made for a boolean or uint8 label.
 """
 
 from __future__ import annotations
@@ -234,12 +234,12 @@ def _weights_numpy(
     The image is cut into runs of equal values (:func:`_run_starts`; a mask's alternate between background and
     foreground); a uint8 label is checked on the runs' values, which are all its values. Within a row (the last
     axis) a run lies in one component, so only the foreground's bounding box is labelled
-    (:func:`_foreground_box`), the component sizes are the foreground runs' lengths summed by label (one label
-    read per run, more for the few runs that go on past a row's end, :func:`_row_pieces`) and the weights are
-    written run by run: by ``np.repeat`` into a new output (which may take the freed labels' memory), or, for
-    large volumes labelled whole, over the 4-byte labels' own memory (the background weight in one fill, then
-    the foreground runs). Images with more runs than 1 / ``_DENSE`` of their voxels are weighted block by block
-    instead (bounded temporaries).
+    (:func:`_foreground_box`), or the lesions' own boxes where that costs less (:func:`_box_labels`); the component
+    sizes are the foreground runs' lengths summed by label (one label read per run, more for the few runs that go
+    on past a row's end, :func:`_row_pieces`) and the weights are written run by run: by ``np.repeat`` into a new
+    output (which may take the freed labels' memory), or, for large volumes labelled whole, over the 4-byte
+    labels' own memory (the background weight in one fill, then the foreground runs). Images with more runs than
+    1 / ``_DENSE`` of their voxels are weighted block by block instead (bounded temporaries).
     """
     flat_image = image.reshape(-1)
     n = flat_image.size
@@ -269,20 +269,18 @@ def _weights_numpy(
         first_lengths = fg_lengths
     box = _foreground_box(image.shape, fg_starts, fg_lengths, cut.size > 0, image.itemsize)
     labelled = n if box is None else math.prod(b.stop - b.start for b in box)
-    boxes = _box_labels(
-        image,
-        connectivity,
-        np.concatenate((fg_starts, piece_starts)),
-        np.concatenate((first_lengths, piece_lengths)),
-        labelled,
-    )
+    boxes = _box_labels(image, connectivity, (fg_starts, piece_starts), (first_lengths, piece_lengths), labelled)
+    in_place = False  # the weights written over the 4-byte labels of the whole image
     if boxes is not None:  # the lesions' own boxes, stacked: far less than one box around them all
-        box, num = (), boxes[1]
-        fg_ids, piece_ids = boxes[0][: fg_starts.size], boxes[0][fg_starts.size :]
+        ids, num = boxes
+        fg_ids, piece_ids = ids[: fg_starts.size], ids[fg_starts.size :]
     elif box is None:
         labels, num = label_image(image, connectivity, out_dtype)
         flat = labels.reshape(-1)  # a view: the labels are C-contiguous
         fg_ids, piece_ids = flat[fg_starts], flat[piece_starts]  # read before the labels' memory is reused
+        in_place = out_dtype is not None and flat.itemsize == 4
+        if not in_place:
+            del labels, flat  # the output may take their memory
     else:  # the background around the lesions needs no labelling
         labels, num = label_image(image[box], connectivity)
         flat = labels.reshape(-1)
@@ -295,16 +293,13 @@ def _weights_numpy(
     if piece_ids.size:
         sizes += np.bincount(piece_ids, weights=piece_lengths, minlength=num + 1)
     sizes[0] = n - int(lengths[fg].sum())
-    if boxes is not None:  # the stacked boxes' labels include the other boxes' voxels within each, never read
-        num = int(np.count_nonzero(sizes[1:]))
+    num = int(np.count_nonzero(sizes[1:]))  # K: the stacked boxes' labels have gaps (labels no piece reads)
     table = _clip(_weight_table(sizes, num, n), min_weight, max_weight).astype(np.float32)
-    if box is None and out_dtype is not None and flat.itemsize == 4:
+    if in_place:
         out = flat.view(np.float32)
         out.fill(table[0])
         _paint_runs(out, fg_starts, lengths[fg], table[fg_ids])
     else:
-        if box is None:
-            del labels, flat  # the output may take their memory
         values = np.full(starts.size, table[0], np.float32)
         values[fg] = table[fg_ids]
         out = np.repeat(values, lengths)
@@ -340,11 +335,16 @@ def _foreground_box(
 
 
 def _box_labels(
-    image: np.ndarray, connectivity: int, starts: np.ndarray, lengths: np.ndarray, labelled: int
+    image: np.ndarray,
+    connectivity: int,
+    start_parts: tuple[np.ndarray, ...],
+    length_parts: tuple[np.ndarray, ...],
+    labelled: int,
 ) -> tuple[np.ndarray, int] | None:
     """Labels of the foreground's row pieces, from the lesions' own boxes: ``(ids, num)``, or ``None``.
 
-    The pieces (``starts`` and ``lengths``: parts of the foreground runs within one row) mark the cells of a coarse
+    The pieces (their starts and lengths in ``start_parts`` and ``length_parts``, concatenated in that order, as the
+    ids are: the foreground runs' parts within one row) mark the cells of a coarse
     grid, ``_CELL`` voxels a side. Two neighbouring voxels lie in the same or in neighbouring cells, so every
     component lies within one component of the marked cells (labelled with the same connectivity), and within
     that cell component's box. A cell component marked by one piece is one lesion and needs no labelling. The
@@ -361,8 +361,9 @@ def _box_labels(
     """
     shape, ndim, size = image.shape, image.ndim, _CELL
     budget = _GAIN * labelled
-    if ndim not in (2, 3) or labelled < _PLAN or starts.size * size**ndim >= budget:
+    if ndim not in (2, 3) or labelled < _PLAN or sum(p.size for p in start_parts) * size**ndim >= budget:
         return None
+    starts, lengths = np.concatenate(start_parts), np.concatenate(length_parts)
     row = starts // shape[-1]
     x0 = starts - row * shape[-1]
     lead: tuple[np.ndarray, ...] = (row,) if ndim == 2 else (row // shape[1], row % shape[1])
